@@ -1,0 +1,171 @@
+"""`glore`: one command per DVC stage, plus inspection.
+
+Each command is a thin wrapper: it reads params.yaml, calls the stage function with
+keyword arguments, writes the stage's summary as metrics and prints it. Errors the user
+can fix print as one line (`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from factory import GloreError
+
+app = typer.Typer(
+    help="GLoRe dataset factory: student rollouts -> ORM / SORM labels -> refinement data.\n\n"
+    "Run the whole pipeline with `dvc repro`; each stage is also a command here.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+state = {"debug": False}
+
+ParamsOption = Annotated[Path, typer.Option("--params", help="Params file with one section per stage.")]
+MetricsOption = Annotated[Path, typer.Option(help="Where the stage's summary (JSON) is written.")]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    state["debug"] = debug
+
+
+def run_stage(name: str, stage: Callable[[], dict], metrics: Path | None) -> None:
+    """Run a stage; write and print its summary, or print a one-line error and exit 1."""
+    from factory.tables import write_json
+
+    started = time.perf_counter()
+    try:
+        summary = {"stage": name, **stage(), "wall_seconds": round(time.perf_counter() - started, 1)}
+        if metrics is not None:
+            write_json(summary, metrics)
+    except (GloreError, ValueError) as error:
+        if state["debug"]:
+            raise
+        typer.echo(f"error: {name}: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(summary, indent=2))
+
+
+def _params(path: Path):
+    from factory.params import load_params
+
+    return load_params(path)
+
+
+@app.command()
+def prepare(
+    params: ParamsOption = Path("params.yaml"),
+    out: Annotated[Path, typer.Option(help="Questions table to write (Parquet).")] = Path("data/questions.parquet"),
+    metrics: MetricsOption = Path("metrics/prepare.json"),
+) -> None:
+    """Write the questions table (train and test splits) of the task in params `task`."""
+    from factory.prepare import prepare as stage
+
+    run_stage("prepare", lambda: stage(_params(params), out=out), metrics)
+
+
+@app.command()
+def base(
+    params: ParamsOption = Path("params.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the base model and tokenizer.")] = Path("models/base"),
+    metrics: MetricsOption = Path("metrics/base.json"),
+) -> None:
+    """Build the base model: a BPE tokenizer and tiny Llama from scratch, or copy `base.source`."""
+    from factory.base import base as stage
+
+    run_stage("base", lambda: stage(_params(params), out=out), metrics)
+
+
+@app.command()
+def sft(
+    params: ParamsOption = Path("params.yaml"),
+    base_model: Annotated[Path, typer.Option(help="Model folder to fine-tune.")] = Path("models/base"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Path, typer.Option(help="Folder for the fine-tuned student.")] = Path("models/sft"),
+    metrics: MetricsOption = Path("metrics/sft.json"),
+) -> None:
+    """Fine-tune the student on reference solutions (loss on answer tokens only), then report
+    its greedy accuracy on the test split."""
+    from factory.sft import sft as stage
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(base_model, questions)
+        return stage(loaded, base_model=base_model, questions=questions, out=out)
+
+    run_stage("sft", go, metrics)
+
+
+@app.command()
+def rollouts(
+    params: ParamsOption = Path("params.yaml"),
+    model: Annotated[Path, typer.Option(help="Student model folder to sample from.")] = Path("models/sft"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Path, typer.Option(help="Rollouts table to write (Parquet).")] = Path("data/rollouts.parquet"),
+    metrics: MetricsOption = Path("metrics/rollouts.json"),
+) -> None:
+    """Sample `rollouts.sampling.k` solutions per train question from the student."""
+    from factory.rollouts import rollouts as stage
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(model, questions)
+        return stage(loaded, model=model, questions=questions, out=out)
+
+    run_stage("rollouts", go, metrics)
+
+
+@app.command()
+def label(
+    params: ParamsOption = Path("params.yaml"),
+    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet), from any source.")] = Path(
+        "data/rollouts.parquet"
+    ),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the label tables.")] = Path("data"),
+    metrics: MetricsOption = Path("metrics/label.json"),
+) -> None:
+    """Make the label tables with the SQL in sql/ (DuckDB) and validate each one."""
+    from factory.label import label as stage
+
+    run_stage("label", lambda: stage(_params(params).label, rollouts=rollouts, out_dir=out_dir), metrics)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run; every table in --data is a view by its name.")],
+    data: Annotated[Path, typer.Option(help="Folder of Parquet tables.")] = Path("data"),
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
+) -> None:
+    """Query the factory's tables, e.g. `glore sql "from orm_steps limit 5"`."""
+    import duckdb
+
+    connection = duckdb.connect()
+    for path in sorted(data.glob("*.parquet")):
+        # A view name cannot be a bound parameter; file stems are checked to be identifiers.
+        if path.stem.isidentifier():
+            connection.execute(f'create view "{path.stem}" as select * from read_parquet($path)', {"path": str(path)})
+    try:
+        relation = connection.sql(query)
+    except duckdb.Error as error:
+        typer.echo(f"error: sql: {str(error).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from None
+    if relation is None:
+        return
+    relation.limit(limit).show(max_width=200)
+
+
+def _need(*paths: Path) -> None:
+    for path in paths:
+        if not path.exists():
+            raise GloreError(f"{path}: input not found")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,127 @@
+"""Arrow schemas of the factory's tables and their validated, atomic Parquet I/O."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory import GloreError
+
+STRINGS = pa.list_(pa.string())
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "questions": pa.schema(
+        [
+            ("question_id", pa.string()),
+            ("split", pa.string()),
+            ("question", pa.string()),
+            ("answer", pa.string()),  # canonical number string
+            ("solution", STRINGS),  # reference steps; empty where the source has none
+        ]
+    ),
+    "rollouts": pa.schema(
+        [
+            ("rollout_id", pa.string()),
+            ("question_id", pa.string()),
+            ("sample_idx", pa.int32()),
+            ("steps", STRINGS),
+            ("step_results", STRINGS),  # a step's computed quantity, null where it has none
+            ("final_answer", pa.string()),
+            ("is_correct", pa.bool_()),
+            ("n_tokens", pa.int32()),
+        ]
+    ),
+    "orm_steps": pa.schema(
+        [
+            ("rollout_id", pa.string()),
+            ("step", pa.int32()),
+            ("question_id", pa.string()),
+            ("label", pa.int8()),
+        ]
+    ),
+}
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "questions": ("question_id",),
+    "rollouts": ("rollout_id",),
+    "orm_steps": ("rollout_id", "step"),
+}
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """`table` with exactly the columns of schema `name`, in order and cast to their types."""
+    schema = SCHEMAS[name]
+    missing = [column for column in schema.names if column not in table.column_names]
+    if missing:
+        raise GloreError(f"{name}: missing column(s) {', '.join(missing)}")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise GloreError(f"{name}: columns have the wrong types ({error})") from None
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` that replaces it only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def replace_dir(temporary: Path, out: Path) -> None:
+    """Swap a finished folder into place so `out` never holds a half-written model."""
+    if not out.exists():
+        temporary.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    out.rename(old / out.name)
+    temporary.rename(out)
+    shutil.rmtree(old)
+
+
+def write_json(data: dict, path: str | Path) -> None:
+    """Metrics and summaries, written atomically like every table."""
+    import json
+
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_table(name: str, table: pa.Table, path: str | Path) -> pa.Table:
+    """Validate `table` against its suite, then write it atomically; returns what was written."""
+    from factory.expectations import validate
+
+    table = conform(name, table)
+    validate(name, table)
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
+    return table
+
+
+def read_table(name: str, path: str | Path) -> pa.Table:
+    """Read a table written by the factory, or fail with a one-line error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise GloreError(f"{path}: input table not found")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
+    try:
+        return conform(name, table)
+    except GloreError as error:
+        raise GloreError(f"{path}: {error}") from None

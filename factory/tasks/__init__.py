@@ -1,0 +1,41 @@
+"""Question sources with answer checking and step parsing: one interface for every task."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from factory import GloreError
+from factory.params import TaskParams
+from factory.tasks import answers
+
+
+class Task:
+    """A source of questions plus the answer and step conventions every stage shares."""
+
+    name: str = ""
+
+    def load(self, split: str) -> pa.Table:
+        """The `questions` table of one split (`train` or `test`)."""
+        raise NotImplementedError
+
+    def extract_answer(self, text: str) -> str | None:
+        return answers.extract_answer(text)
+
+    def is_correct(self, text_or_answer: str | None, reference: str) -> bool:
+        return answers.is_correct(text_or_answer, reference)
+
+    def split_steps(self, solution_text: str) -> list[str]:
+        return answers.split_steps(solution_text)
+
+    def step_result(self, step: str) -> str | None:
+        return answers.step_result(step)
+
+
+def get_task(name: str, params: TaskParams | None = None) -> Task:
+    """The task called `name`, configured by the `task` params section."""
+    params = params or TaskParams(name=name)
+    if name == "arith":
+        from factory.tasks.arith import ArithTask
+
+        return ArithTask(params)
+    raise GloreError(f"unknown task {name!r} (known: arith)")

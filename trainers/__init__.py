@@ -1,0 +1,1 @@
+"""Thin trainers on transformers' Trainer; they read factory tables and prompt formats only."""
