@@ -148,9 +148,7 @@ def sql(
 
     connection = duckdb.connect()
     for path in sorted(data.glob("*.parquet")):
-        # A view name cannot be a bound parameter; file stems are checked to be identifiers.
-        if path.stem.isidentifier():
-            connection.execute(f'create view "{path.stem}" as select * from read_parquet($path)', {"path": str(path)})
+        connection.read_parquet(str(path)).create_view(path.stem)
     try:
         relation = connection.sql(query)
     except duckdb.Error as error:

@@ -20,4 +20,4 @@ def connect(*, memory_limit: str = "2GB", threads: int = 2):
 def run_sql(connection, name: str, parameters: Mapping[str, object]) -> pa.Table:
     """The table made by `sql/<name>.sql` with `parameters` bound."""
     query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return connection.execute(query, dict(parameters)).fetch_arrow_table()
+    return connection.sql(query, params=dict(parameters)).to_arrow_table()

@@ -23,6 +23,26 @@ def _require(condition: bool, message: str) -> None:
 
 
 @dataclass(frozen=True)
+class ShotParams:
+    """The worked example of a 1-shot prompt: SVAMP has no reference solutions, so the first
+    student data comes from prompting the base model with one example, as in the paper."""
+
+    question: str = (
+        "Lena has 3 boxes with 8 pencils in each box. She gives 5 pencils to her brother. "
+        "How many pencils does Lena have left?"
+    )
+    solution: str = (
+        "Lena has 3 * 8 = <<3*8=24>>24 pencils.\n"
+        "After giving 5 away she has 24 - 5 = <<24-5=19>>19 pencils left.\n"
+        "#### 19"
+    )
+
+    def __post_init__(self) -> None:
+        _require(bool(self.question.strip()), "shot.question must not be empty")
+        _require("####" in self.solution, "shot.solution must end with a `#### answer` line")
+
+
+@dataclass(frozen=True)
 class TaskParams:
     """Where questions come from; the arith knobs set the built-in task's difficulty."""
 
@@ -34,12 +54,22 @@ class TaskParams:
     max_steps: int = 4
     max_operand: int = 40
     max_factor: int = 6
+    # Real tasks (gsm8k, svamp) read every row of their source; the knobs above are arith's.
+    path: str = ""  # local files instead of the hub; `{split}` stands for train/test
+    hub_id: str = ""  # "" = the task's usual dataset (gsm8k: openai/gsm8k, svamp: ChilleD/SVAMP)
+    hub_config: str = ""  # the config of hub_id ("" = none)
+    bad_rows: str = "fail"  # fail: a bad source row stops the stage; drop: skip it, counted by reason
+    shot: ShotParams = field(default_factory=ShotParams)
 
     def __post_init__(self) -> None:
         _require(self.n_train >= 1 and self.n_test >= 1, "n_train and n_test must be >= 1")
         _require(2 <= self.min_steps <= self.max_steps <= 5, "need 2 <= min_steps <= max_steps <= 5")
         _require(self.max_operand >= 10, "max_operand must be >= 10")
         _require(self.max_factor >= 2, "max_factor must be >= 2")
+        _require(self.bad_rows in ("fail", "drop"), "bad_rows must be fail or drop")
+        _require(not self.path or "{split}" in self.path, "path must contain {split}, e.g. data/gsm8k/{split}.jsonl")
+        _require(not (self.path and self.hub_id), "set path or hub_id, not both")
+        _require(not self.hub_config or bool(self.hub_id), "hub_config needs hub_id")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,10 @@ def validate(name: str, table: pa.Table) -> None:
         details = outcome.result or {}
         count = details.get("unexpected_count", details.get("observed_value"))
         sample = details.get("partial_unexpected_list", [])[:3]
-        columns = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+        kwargs = config.kwargs
+        columns = kwargs.get("column") or kwargs.get("column_list") or ""
+        if "column_A" in kwargs:
+            columns = f"{kwargs['column_A']} = {kwargs['column_B']}"
         raise TableInvalid(
             f"table {name} failed {config.type} on {columns or 'the table'}: {count} row(s) "
             f"(e.g. {sample})"
