@@ -11,8 +11,9 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -65,7 +66,7 @@ def prepare(
     out: Annotated[Path, typer.Option(help="Questions table to write (Parquet).")] = Path("data/questions.parquet"),
     metrics: MetricsOption = Path("metrics/prepare.json"),
 ) -> None:
-    """Write the questions table (train and test splits) of the task in params `task`."""
+    """Write the questions table (train, dev and test splits) of the task in params `task`."""
     from factory.prepare import prepare as stage
 
     run_stage("prepare", lambda: stage(_params(params), out=out), metrics)
@@ -91,8 +92,10 @@ def sft(
     out: Annotated[Path, typer.Option(help="Folder for the fine-tuned student.")] = Path("models/sft"),
     metrics: MetricsOption = Path("metrics/sft.json"),
 ) -> None:
-    """Fine-tune the student on reference solutions (loss on answer tokens only), then report
-    its greedy accuracy on the test split."""
+    """Fine-tune the student on reference solutions; report its greedy test accuracy.
+
+    The loss is on the answer tokens only; the schedule is cosine from `sft.train.lr` down to
+    `sft.train.min_lr`."""
     from factory.sft import sft as stage
 
     def go() -> dict:
@@ -104,9 +107,34 @@ def sft(
 
 
 @app.command()
+def ei(
+    params: ParamsOption = Path("params.yaml"),
+    base_model: Annotated[Path, typer.Option(help="Base model that every round retrains from.")] = Path(
+        "models/base"
+    ),
+    sft_model: Annotated[Path, typer.Option(help="SFT student that samples the first round.")] = Path("models/sft"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Path, typer.Option(help="Folder for the chosen student policy.")] = Path("models/student"),
+    metrics: MetricsOption = Path("metrics/ei.json"),
+) -> None:
+    """Expert iteration: the student policy that every later stage samples.
+
+    Each round samples K per train question, keeps correct de-duplicated solutions, retrains the
+    base model, and stops when dev maj@1 stops improving (or at `ei.max_rounds`)."""
+    from factory.ei import ei as stage
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(base_model, sft_model, questions)
+        return stage(loaded, base_model=base_model, sft_model=sft_model, questions=questions, out=out)
+
+    run_stage("ei", go, metrics)
+
+
+@app.command()
 def rollouts(
     params: ParamsOption = Path("params.yaml"),
-    model: Annotated[Path, typer.Option(help="Student model folder to sample from.")] = Path("models/sft"),
+    model: Annotated[Path, typer.Option(help="Student model folder to sample from.")] = Path("models/student"),
     questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Rollouts table to write (Parquet).")] = Path("data/rollouts.parquet"),
     metrics: MetricsOption = Path("metrics/rollouts.json"),
@@ -135,6 +163,101 @@ def label(
     from factory.label import label as stage
 
     run_stage("label", lambda: stage(_params(params).label, rollouts=rollouts, out_dir=out_dir), metrics)
+
+
+class RewardKind(str, Enum):
+    orm = "orm"
+    orm_balanced = "orm_balanced"
+    sorm = "sorm"
+
+
+@app.command()
+def reward(
+    kind: Annotated[RewardKind, typer.Argument(help="Which step classifier: orm, orm_balanced or sorm.")],
+    params: ParamsOption = Path("params.yaml"),
+    steps: Annotated[
+        Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")
+    ] = None,
+    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    student: Annotated[Path, typer.Option(help="Student the classifier starts from (`reward.init`).")] = Path(
+        "models/student"
+    ),
+    out: Annotated[Optional[Path], typer.Option(help="Model folder (default: models/<kind>).")] = None,
+    metrics: Annotated[Optional[Path], typer.Option(help="Summary JSON (default: metrics/reward_<kind>.json).")] = None,
+) -> None:
+    """Train a step classifier (token-classification head on the student) on a step label table."""
+    from factory.reward import STEP_TABLES
+    from factory.reward import reward as stage
+
+    name = kind.value
+    steps = steps or Path(f"data/{STEP_TABLES[name]}.parquet")
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(steps, rollouts, questions)
+        return stage(loaded, kind=name, steps=steps, rollouts=rollouts, questions=questions, student=student,
+                     out=out or Path(f"models/{name}"))
+
+    run_stage("reward", go, metrics or Path(f"metrics/reward_{name}.json"))
+
+
+class RefinerKind(str, Enum):
+    global_ = "global"
+    local = "local"
+    value = "value"
+
+
+@app.command()
+def refiner(
+    kind: Annotated[RefinerKind, typer.Argument(help="Which refiner: global, local or value.")],
+    params: ParamsOption = Path("params.yaml"),
+    pairs: Annotated[
+        Optional[Path], typer.Option(help="Refinement pairs table (default: data/refine_<kind>.parquet).")
+    ] = None,
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    student: Annotated[Path, typer.Option(help="Student the refiner starts from (`refiner.init`).")] = Path(
+        "models/student"
+    ),
+    out: Annotated[Optional[Path], typer.Option(help="Model folder (default: models/refiner_<kind>).")] = None,
+    metrics: Annotated[
+        Optional[Path], typer.Option(help="Summary JSON (default: metrics/refiner_<kind>.json).")
+    ] = None,
+) -> None:
+    """Train a refiner: question + draft (with `[BAD]` for local/value) -> a correct solution."""
+    from factory.refiner import refiner as stage
+
+    name = kind.value
+    pairs = pairs or Path(f"data/refine_{name}.parquet")
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(pairs, questions)
+        return stage(loaded, kind=name, pairs=pairs, questions=questions, student=student,
+                     out=out or Path(f"models/refiner_{name}"))
+
+    run_stage("refiner", go, metrics or Path(f"metrics/refiner_{name}.json"))
+
+
+@app.command()
+def export(
+    kind: Annotated[RewardKind, typer.Argument(help="Which step table: orm, orm_balanced or sorm.")],
+    steps: Annotated[
+        Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")
+    ] = None,
+    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Optional[Path], typer.Option(help="Parquet file (default: data/export/<kind>_stepwise.parquet).")] = None,
+) -> None:
+    """Export a step table as `prompt`/`completions`/`labels` rows (stepwise supervision) that
+    `datasets.load_dataset("parquet", ...)` and TRL-style PRM trainers read."""
+    from factory.export import export as stage
+    from factory.reward import STEP_TABLES
+
+    name = kind.value
+    steps = steps or Path(f"data/{STEP_TABLES[name]}.parquet")
+    out = out or Path(f"data/export/{name}_stepwise.parquet")
+    run_stage("export", lambda: stage(kind=name, steps=steps, rollouts=rollouts, questions=questions, out=out), None)
 
 
 @app.command()

@@ -50,6 +50,9 @@ class TaskParams:
     seed: int = 0
     n_train: int = 2000
     n_test: int = 200
+    # the last n_dev train questions become the `dev` split: held out from training, used to
+    # decide when expert iteration stops (any task)
+    n_dev: int = 100
     min_steps: int = 2
     max_steps: int = 4
     max_operand: int = 40
@@ -63,6 +66,7 @@ class TaskParams:
 
     def __post_init__(self) -> None:
         _require(self.n_train >= 1 and self.n_test >= 1, "n_train and n_test must be >= 1")
+        _require(self.n_dev >= 0, "n_dev must be >= 0")
         _require(2 <= self.min_steps <= self.max_steps <= 5, "need 2 <= min_steps <= max_steps <= 5")
         _require(self.max_operand >= 10, "max_operand must be >= 10")
         _require(self.max_factor >= 2, "max_factor must be >= 2")
@@ -78,10 +82,32 @@ class GeneratorParams:
 
     backend: str = "auto"
     batch_size: int = 64
+    # vllm only. One engine spans tensor_parallel_size GPUs; data_parallel_size engines (one
+    # process each, on GPUs of their own) split every call's requests between them.
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    distributed_executor_backend: str = "auto"  # auto | mp | ray (ray: one engine across nodes)
+    gpu_memory_utilization: float = 0.9  # on vLLM's CPU build: the share of RAM it reserves
+    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
+    enforce_eager: bool = False  # true skips CUDA-graph capture / compilation: faster start
+    # Prefixes are cached in whole blocks of this many tokens; 0 = vLLM's default (16 on GPUs,
+    # 128 on CPUs, where short prompts would then never share a block).
+    block_size: int = 0
 
     def __post_init__(self) -> None:
         _require(self.backend in ("auto", "hf", "vllm"), "backend must be auto, hf or vllm")
         _require(self.batch_size >= 1, "batch_size must be >= 1")
+        _require(self.tensor_parallel_size >= 1, "tensor_parallel_size must be >= 1")
+        _require(self.data_parallel_size >= 1, "data_parallel_size must be >= 1")
+        _require(
+            self.distributed_executor_backend in ("auto", "mp", "ray"),
+            "distributed_executor_backend must be auto, mp or ray",
+        )
+        _require(0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]")
+        _require(
+            self.dtype in ("auto", "float32", "float16", "bfloat16"), "dtype must be auto, float32, float16 or bfloat16"
+        )
+        _require(self.block_size >= 0, "block_size must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -154,6 +180,24 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class EiParams:
+    """Expert iteration: sample, keep correct de-duplicated solutions, retrain the base model."""
+
+    max_rounds: int = 2
+    min_improvement: float = 0.0  # stop once dev maj@1 improves by this much or less
+    with_reference: bool = True  # train on the reference solutions too (GSM8K), not samples only
+    max_questions: int = 0  # train questions sampled per round; 0 = all
+    eval_questions: int = 100  # dev questions for maj@1
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    train: TrainingParams = field(default_factory=TrainingParams)
+
+    def __post_init__(self) -> None:
+        _require(self.max_rounds >= 0, "max_rounds must be >= 0")
+        _require(self.max_questions >= 0, "max_questions must be >= 0")
+        _require(self.eval_questions >= 1, "eval_questions must be >= 1")
+
+
+@dataclass(frozen=True)
 class RolloutsParams:
     """Student samples per train question: the raw material of every label table."""
 
@@ -165,14 +209,62 @@ class RolloutsParams:
 
 
 @dataclass(frozen=True)
+class VerifyParams:
+    """SORM verifiers: K continuations from each prefix of an incorrect rollout."""
+
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    # exhaustive: every step, all K (needed for value pairs); backward: from the last step down,
+    # stop at the first step with a correct, consistent continuation (same labels, fewer tokens)
+    search: str = "exhaustive"
+    max_rollouts: int = 0  # incorrect rollouts verified at most; 0 = all
+
+    def __post_init__(self) -> None:
+        _require(self.search in ("exhaustive", "backward"), "search must be exhaustive or backward")
+        _require(self.max_rollouts >= 0, "max_rollouts must be >= 0")
+
+
+@dataclass(frozen=True)
 class LabelParams:
     """DuckDB label post-processing."""
 
     memory_limit: str = "2GB"
     threads: int = 2
+    seed: int = 0  # balancing and target choices hash rollout ids with it
+    # a step whose SORM label cannot be decided (unverified, no later positive): fail, or drop its
+    # rollout from the SORM tables and count it
+    incomplete: str = "fail"
+    max_targets_per_draft: int = 4  # global refinement targets per incorrect rollout
 
     def __post_init__(self) -> None:
         _require(self.threads >= 1, "threads must be >= 1")
+        _require(self.incomplete in ("fail", "drop"), "incomplete must be fail or drop")
+        _require(self.max_targets_per_draft >= 1, "max_targets_per_draft must be >= 1")
+
+
+@dataclass(frozen=True)
+class RewardParams:
+    """ORM / balanced ORM / SORM step classifiers (paper, Table 4: 1 epoch, 2e-6 -> 2e-7)."""
+
+    init: str = "student"  # "student", or a named checkpoint folder
+    holdout_share: float = 0.1  # questions held out to measure step accuracy
+    batch_size: int = 64  # scoring batch
+    train: TrainingParams = field(default_factory=TrainingParams)
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.holdout_share < 1, "holdout_share must be in [0, 1)")
+        _require(self.batch_size >= 1, "batch_size must be >= 1")
+
+
+@dataclass(frozen=True)
+class RefinerParams:
+    """Global, local and value refiners: SFT on refinement pairs, initialised from the student."""
+
+    init: str = "student"  # "student", or a named checkpoint folder
+    max_pairs: int = 0  # 0 = every pair
+    train: TrainingParams = field(default_factory=TrainingParams)
+
+    def __post_init__(self) -> None:
+        _require(self.max_pairs >= 0, "max_pairs must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -181,8 +273,12 @@ class Params:
     generator: GeneratorParams = field(default_factory=GeneratorParams)
     base: BaseParams = field(default_factory=BaseParams)
     sft: SftParams = field(default_factory=SftParams)
+    ei: EiParams = field(default_factory=EiParams)
     rollouts: RolloutsParams = field(default_factory=RolloutsParams)
+    verify: VerifyParams = field(default_factory=VerifyParams)
     label: LabelParams = field(default_factory=LabelParams)
+    reward: RewardParams = field(default_factory=RewardParams)
+    refiner: RefinerParams = field(default_factory=RefinerParams)
 
 
 def _coerce(value: object, kind: object, where: str) -> object:

@@ -66,6 +66,17 @@ def summarise(table: pa.Table) -> dict:
     }
 
 
+def greedy_accuracy(params: Params, *, model: Path, questions: list[dict], max_new_tokens: int) -> dict:
+    """maj@1: the share of questions the model's greedy solution answers correctly."""
+    task = get_task(params.task.name, params.task)
+    greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=max_new_tokens)
+    generator = make_generator(params.generator, model)
+    table = sample_rollouts(
+        generator, task, questions, greedy, questions_per_call=params.generator.batch_size, description="greedy"
+    )
+    return {"greedy_accuracy": summarise(table)["correct_share"], "questions": len(questions)}
+
+
 def rollouts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
     task = get_task(params.task.name, params.task)
     train = [q for q in read_table("questions", questions).to_pylist() if q["split"] == "train"]

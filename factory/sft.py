@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory.generation import make_generator
-from factory.params import Params, SamplingParams
+from factory.params import Params
 from factory.prompts import solution_text, student_prompt
-from factory.rollouts import sample_rollouts, summarise
+from factory.rollouts import greedy_accuracy
 from factory.tables import read_table
-from factory.tasks import get_task
-
-
-def greedy_accuracy(params: Params, *, model: Path, questions: list[dict], max_new_tokens: int) -> dict:
-    """maj@1: the share of questions the model's greedy solution answers correctly."""
-    task = get_task(params.task.name, params.task)
-    greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=max_new_tokens)
-    generator = make_generator(params.generator, model)
-    table = sample_rollouts(
-        generator, task, questions, greedy, questions_per_call=params.generator.batch_size, description="greedy"
-    )
-    return {"greedy_accuracy": summarise(table)["correct_share"], "questions": len(questions)}
 
 
 def sft(params: Params, *, base_model: Path, questions: Path, out: Path) -> dict:

@@ -16,6 +16,29 @@ from factory import GloreError
 
 STRINGS = pa.list_(pa.string())
 
+# One row per step of a rollout: the SORM label and the verifier counts it came from.
+SORM_LABELS = pa.schema(
+    [
+        ("rollout_id", pa.string()),
+        ("step", pa.int32()),
+        ("question_id", pa.string()),
+        ("label", pa.int8()),
+        ("raw_label", pa.int8()),  # null where no verifier ran from this prefix
+        ("n_verifiers", pa.int32()),
+        ("n_correct", pa.int32()),
+        ("n_consistent", pa.int32()),  # correct and using the step's result: the ones that count
+    ]
+)
+
+# Text of a refinement pair; answers are kept apart from the steps, as in rollouts.
+REFINEMENT_PAIR = [
+    ("question_id", pa.string()),
+    ("draft", STRINGS),
+    ("draft_answer", pa.string()),
+    ("target", STRINGS),
+    ("target_answer", pa.string()),
+]
+
 SCHEMAS: dict[str, pa.Schema] = {
     "questions": pa.schema(
         [
@@ -46,12 +69,65 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("label", pa.int8()),
         ]
     ),
+    "verifications": pa.schema(
+        [
+            ("rollout_id", pa.string()),
+            ("step", pa.int32()),  # the continuation starts after prefix P_step
+            ("verifier_idx", pa.int32()),
+            ("continuation", STRINGS),
+            ("continuation_numbers", STRINGS),  # every number in it, normalised like step_results
+            ("final_answer", pa.string()),
+            ("is_correct", pa.bool_()),
+            ("n_tokens", pa.int32()),
+        ]
+    ),
+    "sorm_labels": SORM_LABELS,
+    "sorm_steps": SORM_LABELS,
+    "orm_balanced_steps": pa.schema(
+        [
+            ("rollout_id", pa.string()),
+            ("step", pa.int32()),
+            ("question_id", pa.string()),
+            ("label", pa.int8()),
+        ]
+    ),
+    "refine_global": pa.schema(
+        [
+            ("draft_rollout_id", pa.string()),
+            ("target_rollout_id", pa.string()),
+            *REFINEMENT_PAIR,
+        ]
+    ),
+    "refine_local": pa.schema(
+        [
+            ("draft_rollout_id", pa.string()),
+            ("bad_step", pa.int32()),  # the [BAD] marker goes before this step of the draft
+            *REFINEMENT_PAIR,
+            ("target_rollout_id", pa.string()),  # where bad_step = 1: the correct rollout used
+            ("verifier_idx", pa.int32()),  # where bad_step > 1: the continuation of P_{bad_step-1} used
+        ]
+    ),
+    "refine_value": pa.schema(
+        [
+            ("draft_rollout_id", pa.string()),
+            ("bad_step", pa.int32()),
+            *REFINEMENT_PAIR,
+            ("verifier_idx", pa.int32()),  # the continuation of P_{bad_step-1} used
+        ]
+    ),
 }
 
 KEYS: dict[str, tuple[str, ...]] = {
     "questions": ("question_id",),
     "rollouts": ("rollout_id",),
     "orm_steps": ("rollout_id", "step"),
+    "verifications": ("rollout_id", "step", "verifier_idx"),
+    "sorm_labels": ("rollout_id", "step"),
+    "sorm_steps": ("rollout_id", "step"),
+    "orm_balanced_steps": ("rollout_id", "step"),
+    "refine_global": ("draft_rollout_id", "target_rollout_id"),
+    "refine_local": ("draft_rollout_id", "bad_step"),
+    "refine_value": ("draft_rollout_id", "bad_step"),
 }
 
 
@@ -101,12 +177,15 @@ def write_json(data: dict, path: str | Path) -> None:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def write_table(name: str, table: pa.Table, path: str | Path) -> pa.Table:
-    """Validate `table` against its suite, then write it atomically; returns what was written."""
+def write_table(name: str, table: pa.Table, path: str | Path, *, checks: pa.Table | None = None) -> pa.Table:
+    """Validate `table` against its suite, then write it atomically; returns what was written.
+
+    `checks`, where given, is what the suite reads instead of the table: the columns its rules
+    need, derived beside the data (the label stage derives them in DuckDB, from its inputs too)."""
     from factory.expectations import validate
 
     table = conform(name, table)
-    validate(name, table)
+    validate(name, table if checks is None else checks)
     with atomic_path(path) as temporary:
         pq.write_table(table, temporary)
     return table

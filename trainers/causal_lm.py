@@ -6,16 +6,13 @@ Used for the student (SFT, expert iteration) and for the refiners. Runs under
 
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from factory.params import TrainingParams
-from factory.tables import replace_dir
+from trainers.common import save_trained, training_arguments
 
 IGNORE = -100
 
@@ -48,15 +45,8 @@ def train_causal_lm(
     out: Path,
 ) -> dict:
     """Fine-tune `base_model` on (prompt, completion) pairs; save model, tokenizer, curve, params."""
-    import torch
     from datasets import Dataset
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoTokenizer,
-        DataCollatorForSeq2Seq,
-        Trainer,
-        TrainingArguments,
-    )
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer
 
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     model = AutoModelForCausalLM.from_pretrained(base_model)
@@ -66,46 +56,19 @@ def train_causal_lm(
     if len(dataset) == 0:
         raise ValueError("no training pairs fit the model's context")
     work = Path(tempfile.mkdtemp(prefix=".trainer.", dir=out.parent))
-    arguments = TrainingArguments(
-        output_dir=str(work),
-        per_device_train_batch_size=params.batch_size,
-        num_train_epochs=params.epochs,
-        max_steps=params.max_steps,
-        learning_rate=params.lr,
-        lr_scheduler_type="cosine_with_min_lr",
-        lr_scheduler_kwargs={"min_lr": params.min_lr},
-        warmup_steps=params.warmup_ratio,  # a float in [0, 1) is a share of all steps
-        weight_decay=params.weight_decay,
-        logging_steps=10,
-        save_strategy="no",
-        report_to=[],
-        seed=params.seed,
-        data_seed=params.seed,
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-    )
     trainer = Trainer(
         model=model,
-        args=arguments,
+        args=training_arguments(params, work),
         train_dataset=dataset,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, padding=True),
     )
     result = trainer.train()
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(work / "model"))
-        tokenizer.save_pretrained(work / "model")
-        curve = [row for row in trainer.state.log_history if "loss" in row]
-        with open(work / "model" / "train_curve.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["step", "loss", "learning_rate"])
-            writer.writerows([row["step"], row["loss"], row["learning_rate"]] for row in curve)
-        (work / "model" / "train_params.json").write_text(json.dumps(asdict(params), indent=2))
-        replace_dir(work / "model", out)
+    final_loss = save_trained(trainer, tokenizer, params, work, out)
     shutil.rmtree(work, ignore_errors=True)
     return {
         "examples": len(dataset),
         "dropped_too_long": tokenized["dropped"],
         "steps": result.global_step,
-        "final_loss": round(curve[-1]["loss"], 4) if trainer.is_world_process_zero() and curve else None,
+        "final_loss": final_loss,
         "train_seconds": round(result.metrics.get("train_runtime", 0.0), 1),
     }

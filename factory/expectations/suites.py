@@ -34,7 +34,7 @@ def questions() -> list[gxe.Expectation]:
         *_not_null("question_id", "split", "question", "answer", "solution"),
         gxe.ExpectColumnValueLengthsToBeBetween(column="question", min_value=1),
         gxe.ExpectColumnValuesToMatchRegex(column="answer", regex=r"^-?\d+(?:\.\d+)?$"),
-        gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "test"]),
+        gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "dev", "test"]),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
     ]
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from factory import GloreError
-from factory.generation import Completion, cut_at_answer
+from factory.generation import Completion, context_error, cut_at_answer, cut_at_stop
 
 
 def load_causal_lm(path: str | Path):
@@ -42,23 +42,23 @@ class HFGenerator:
         top_p: float,
         max_new_tokens: int,
         seed: int,
+        stop: Sequence[str] = (),
     ) -> list[list[Completion]]:
         import torch
 
+        self._check_context(prompts, max_new_tokens)
         expanded = [prompt for prompt in prompts for _ in range(n)]
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
-            "do_sample": False
-        }
+        sampling: dict = {"do_sample": False}
+        if temperature > 0:
+            # top_k=0: transformers would otherwise add its default top-k of 50, which vLLM does not.
+            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+        if stop:
+            sampling.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         completions: list[Completion] = []
         torch.manual_seed(seed)
         for start in range(0, len(expanded), self.batch_size):
             batch = self.tokenizer(expanded[start : start + self.batch_size], return_tensors="pt", padding=True)
             prompt_length = batch["input_ids"].shape[1]
-            if self.context and prompt_length + max_new_tokens > self.context:
-                raise GloreError(
-                    f"prompt of {prompt_length} tokens + max_new_tokens {max_new_tokens} exceeds "
-                    f"the model's context of {self.context} tokens"
-                )
             with torch.no_grad():
                 output = self.model.generate(
                     **batch.to(self.device),
@@ -68,8 +68,23 @@ class HFGenerator:
                     **sampling,
                 )
             for row in output[:, prompt_length:].tolist():
-                if self.tokenizer.eos_token_id in row:
-                    row = row[: row.index(self.tokenizer.eos_token_id) + 1]
+                row = self._generated(row)
                 text = self.tokenizer.decode(row, skip_special_tokens=True)
-                completions.append(Completion(cut_at_answer(text), len(row)))
+                completions.append(Completion(cut_at_answer(cut_at_stop(text, stop)), len(row)))
         return [completions[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _check_context(self, prompts: Sequence[str], max_new_tokens: int) -> None:
+        """Fail before the first batch, so a stage never spends compute on a run it cannot finish."""
+        if not self.context or not prompts:
+            return
+        longest = max(len(ids) for ids in self.tokenizer(list(prompts))["input_ids"])
+        if longest + max_new_tokens > self.context:
+            raise context_error(longest, max_new_tokens, self.context)
+
+    def _generated(self, row: list[int]) -> list[int]:
+        """The tokens a sample really generated: hf pads a row once EOS or a stop string ends it.
+        (Where pad is also EOS, as in some pretrained models, the final EOS is not counted.)"""
+        end = len(row)
+        while end and row[end - 1] == self.tokenizer.pad_token_id:
+            end -= 1
+        return row[:end]

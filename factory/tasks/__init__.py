@@ -30,6 +30,11 @@ class Task:
     def step_result(self, step: str) -> str | None:
         return answers.step_result(step)
 
+    def dropped_rows(self) -> dict[str, dict[str, int]]:
+        """Source rows skipped under `task.bad_rows: drop`, per split and reason, for the
+        stage's summary; a generated task drops none."""
+        return {}
+
 
 def get_task(name: str, params: TaskParams | None = None) -> Task:
     """The task called `name`, configured by the `task` params section."""
@@ -38,4 +43,12 @@ def get_task(name: str, params: TaskParams | None = None) -> Task:
         from factory.tasks.arith import ArithTask
 
         return ArithTask(params)
-    raise GloreError(f"unknown task {name!r} (known: arith)")
+    if name == "gsm8k":
+        from factory.tasks.gsm8k import Gsm8kTask
+
+        return Gsm8kTask(params)
+    if name == "svamp":
+        from factory.tasks.svamp import SvampTask
+
+        return SvampTask(params)
+    raise GloreError(f"unknown task {name!r} (known: arith, gsm8k, svamp)")

@@ -15,7 +15,9 @@ from decimal import Decimal, InvalidOperation
 # A minus sign only counts right after a non-operand, so `5-3` reads as 5 and 3, not 5 and -3.
 NUMBER = re.compile(r"(?:(?<![\w).])-)?\$?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?")
 STRICT_ANSWER = re.compile(r"####\s*(" + NUMBER.pattern + r")")
-PHRASED_ANSWER = re.compile(r"(?:[Tt]he answer is|^A:)\s*(" + NUMBER.pattern + r")", re.MULTILINE)
+PHRASED_ANSWER = re.compile(
+    r"(?:[Tt]he (?:final )?answer is:?|^A:)\s*(" + NUMBER.pattern + r")", re.MULTILINE
+)
 CALCULATOR = re.compile(r"<<([^<>]*)=([^<>=]*)>>")
 ANSWER_LINE = re.compile(r"^\s*####")
 
@@ -30,7 +32,9 @@ def normalise_number(text: str) -> str | None:
     if not value.is_finite():
         return None
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+        # int() rather than quantize: a runaway 40-digit number must not overflow the context
+        # precision, and -0 must read as 0
+        return str(int(value))
     return format(value.normalize(), "f")
 
 
@@ -49,10 +53,14 @@ class ExtractedAnswer:
 
 def extract(text: str) -> ExtractedAnswer:
     """Find the final answer: the strict GSM8K form first, then phrases, then the last number."""
-    for method, pattern in (("strict", STRICT_ANSWER), ("phrased", PHRASED_ANSWER)):
-        matches = pattern.findall(text)
-        if matches:
-            return ExtractedAnswer(normalise_number(matches[-1]), method)
+    # The first `####` line ends a solution (split_steps stops there too); text after it is
+    # the model running on into a new question, so its numbers are not the answer.
+    strict = STRICT_ANSWER.search(text)
+    if strict:
+        return ExtractedAnswer(normalise_number(strict.group(1)), "strict")
+    phrased = PHRASED_ANSWER.findall(text)
+    if phrased:
+        return ExtractedAnswer(normalise_number(phrased[-1]), "phrased")
     numbers = numbers_in(text)
     if numbers:
         return ExtractedAnswer(numbers[-1], "flexible")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from factory.cli import app
 
 runner = CliRunner()
-STAGES = ["prepare", "base", "sft", "rollouts", "label"]
+STAGES = ["prepare", "base", "sft", "ei", "rollouts", "label", "reward", "refiner"]
 
 
 def invoke(*args: str):
@@ -44,7 +44,12 @@ def test_the_first_stages_chain_on_a_tiny_config(tiny_params_file, tmp_path):
     sft = json.loads((metrics / "sft.json").read_text())
     assert 0.0 <= sft["test"]["greedy_accuracy"] <= 1.0 and sft["steps"] == 3
     assert (models / "sft" / "train_curve.csv").is_file()
-    result = invoke("rollouts", *p, "--model", str(models / "sft"), "--questions", questions,
+    result = invoke("ei", *p, "--base-model", str(models / "base"), "--sft-model", str(models / "sft"),
+                    "--questions", questions, "--out", str(models / "student"), "--metrics", str(metrics / "ei.json"))
+    assert result.exit_code == 0, result.output
+    ei = json.loads((metrics / "ei.json").read_text())
+    assert [row["round"] for row in ei["rounds"]][0] == 0 and (models / "student" / "config.json").is_file()
+    result = invoke("rollouts", *p, "--model", str(models / "student"), "--questions", questions,
                     "--out", str(data / "rollouts.parquet"), "--metrics", str(metrics / "rollouts.json"))
     assert result.exit_code == 0, result.output
     rollouts = pq.read_table(data / "rollouts.parquet")

@@ -1,0 +1,95 @@
+"""`ei` stage: expert iteration, the student policy every later stage samples.
+
+Round r samples K solutions per train question from the current student, keeps the
+correct ones, de-duplicates them, and trains a fresh copy of the *base* model on
+D_r = R_r ∪ D_{r-1} (plus the reference solutions where the task has them). It stops when
+maj@1 on the dev split improves by no more than `min_improvement`, or at `max_rounds`,
+and keeps the best round's model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+from factory.generation import make_generator
+from factory.params import Params
+from factory.prompts import solution_text, student_prompt
+from factory.rollouts import greedy_accuracy, sample_rollouts
+from factory.tables import read_table, replace_dir
+from factory.tasks import get_task
+
+
+def normalised(text: str) -> str:
+    """Solutions differing only in case or spacing count once."""
+    return " ".join(text.lower().split())
+
+
+def correct_solutions(rollouts: list[dict]) -> dict[tuple[str, str], str]:
+    """{(question_id, normalised text): solution text} of the correct rollouts."""
+    kept = {}
+    for rollout in rollouts:
+        if rollout["is_correct"]:
+            text = solution_text(rollout["steps"], rollout["final_answer"])
+            kept.setdefault((rollout["question_id"], normalised(text)), text)
+    return kept
+
+
+def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, out: Path) -> dict:
+    from trainers.causal_lm import train_causal_lm
+
+    config = params.ei
+    task = get_task(params.task.name, params.task)
+    table = read_table("questions", questions).to_pylist()
+    train = [q for q in table if q["split"] == "train"]
+    dev = [q for q in table if q["split"] == "dev"][: config.eval_questions]
+    if not dev:
+        raise ValueError("ei needs dev questions to decide when to stop: set task.n_dev > 0")
+    question_text = {q["question_id"]: q["question"] for q in train}
+    reference = [(q["question"], solution_text(q["solution"], q["answer"])) for q in train if q["solution"]]
+    sampled = train[: config.max_questions] if config.max_questions else train
+
+    def dev_accuracy(model: Path) -> float:
+        return greedy_accuracy(params, model=model, questions=dev, max_new_tokens=config.sampling.max_new_tokens)[
+            "greedy_accuracy"
+        ]
+
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.rounds.", dir=out.parent))
+    try:
+        best_model, best, chosen = sft_model, dev_accuracy(sft_model), 0
+        history = [{"round": 0, "dev_maj1": best, "dataset": len(reference), "new_solutions": 0}]
+        dataset: dict[tuple[str, str], str] = {}
+        for round_number in range(1, config.max_rounds + 1):
+            generator = make_generator(params.generator, best_model)
+            per_call = max(1, params.generator.batch_size // config.sampling.k)
+            sampling = dataclasses.replace(config.sampling, seed=config.sampling.seed + round_number)
+            samples = sample_rollouts(generator, task, sampled, sampling, questions_per_call=per_call,
+                                      description=f"ei round {round_number}")
+            before = len(dataset)
+            dataset.update(correct_solutions(samples.to_pylist()))
+            pairs = (reference if config.with_reference else []) + [
+                (question_text[question_id], text) for (question_id, _), text in sorted(dataset.items())
+            ]
+            candidate = work / f"round{round_number}"
+            train_causal_lm(
+                base_model=base_model,
+                prompts=[student_prompt(question) for question, _ in pairs],
+                completions=[text for _, text in pairs],
+                params=config.train,
+                out=candidate,
+            )
+            accuracy = dev_accuracy(candidate)
+            history.append({"round": round_number, "dev_maj1": accuracy, "dataset": len(pairs),
+                            "new_solutions": len(dataset) - before})
+            if accuracy - best <= config.min_improvement:
+                break
+            best_model, best, chosen = candidate, accuracy, round_number
+        staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        shutil.rmtree(staged)
+        shutil.copytree(best_model, staged)
+        replace_dir(staged, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"rounds": history, "chosen_round": chosen, "dev_maj1": best}

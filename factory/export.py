@@ -1,0 +1,45 @@
+"""Export step label tables to the stepwise-supervision format Hugging Face trainers read:
+`prompt` (str), `completions` (list of step strings), `labels` (list of bool)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory.prompts import student_prompt
+from factory.reward import STEP_TABLES, classifier_examples
+from factory.tables import atomic_path, read_table
+
+STEPWISE = pa.schema([("prompt", pa.string()), ("completions", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_()))])
+
+
+def stepwise_rows(examples: list[dict]) -> list[dict]:
+    """Each rollout's steps up to its first unlabelled one: the format needs a label per step,
+    and a step dropped by balancing has none."""
+    rows = []
+    for example in examples:
+        labels = example["labels"]
+        labelled = labels.index(None) if None in labels else len(labels)
+        if labelled:
+            rows.append(
+                {
+                    "prompt": student_prompt(example["question"]),
+                    "completions": example["steps"][:labelled],
+                    "labels": [bool(label) for label in labels[:labelled]],
+                }
+            )
+    return rows
+
+
+def export(*, kind: str, steps: Path, rollouts: Path, questions: Path, out: Path) -> dict:
+    examples = classifier_examples(
+        read_table(STEP_TABLES[kind], steps).select(["rollout_id", "step", "label"]).to_pylist(),
+        read_table("rollouts", rollouts).to_pylist(),
+        read_table("questions", questions).to_pylist(),
+    )
+    rows = stepwise_rows(examples)
+    with atomic_path(out) as temporary:
+        pq.write_table(pa.Table.from_pylist(rows, schema=STEPWISE), temporary)
+    return {"kind": kind, "rows": len(rows), "steps": sum(len(row["labels"]) for row in rows)}

@@ -1,0 +1,207 @@
+"""vLLM backend: one engine per stage run (one per data-parallel rank), prefix caching on.
+
+Each call hands all its requests to the engine(s) at once, so the K continuations of a prefix
+and the prefixes of one rollout share their prefill through the prefix cache.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from factory import GloreError
+from factory.generation import Completion, context_error, cut_at_answer
+from factory.params import GeneratorParams
+
+# (prompt token ids, seed) for each prompt; the sampling options shared by all of them.
+Request = tuple[list[int], int]
+
+
+class VLLMGenerator:
+    def __init__(self, model_path: str | Path, *, params: GeneratorParams) -> None:
+        from transformers import AutoTokenizer
+
+        model_path = str(model_path)
+        try:
+            # Prompts are tokenised here, once, so the context check sees exactly what vLLM runs.
+            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        except (OSError, ValueError) as error:
+            raise GloreError(f"{model_path}: cannot load a tokenizer ({str(error).splitlines()[0]})") from None
+        if params.data_parallel_size == 1:
+            self.engines: list[_Engine | _EngineProcess] = [_Engine(model_path, params)]
+        else:
+            self.engines = [
+                _EngineProcess(model_path, params, devices)
+                for devices in _devices_per_rank(params.data_parallel_size, params.tensor_parallel_size)
+            ]
+        self.context = self.engines[0].submit("context").result()
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+    ) -> list[list[Completion]]:
+        if not prompts:
+            return []
+        token_ids = self.tokenizer(list(prompts))["input_ids"]
+        longest = max(map(len, token_ids))
+        # vLLM itself only refuses a prompt longer than the context and silently shortens
+        # max_tokens otherwise; refusing here keeps the contract of the hf backend.
+        if longest + max_new_tokens > self.context:
+            raise context_error(longest, max_new_tokens, self.context)
+        requests = list(zip(token_ids, _request_seeds(seed, len(prompts))))
+        options = {"n": n, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens, "stop": list(stop)}
+        # Contiguous shards keep the prefixes of one rollout on one engine, where they share cache.
+        shards = _split(requests, len(self.engines))
+        pending = [engine.submit("generate", shard, options) for engine, shard in zip(self.engines, shards)]
+        return [completions for future in pending for completions in future.result()]
+
+    def prefix_cache_hit_rate(self) -> float | None:
+        """Share of prompt tokens served from the prefix cache since the engines started."""
+        counts = [future.result() for future in [engine.submit("cache_counts") for engine in self.engines]]
+        queries, hits = sum(q for q, _ in counts), sum(h for _, h in counts)
+        return hits / queries if queries else None
+
+    def reset_prefix_cache(self) -> None:
+        """Forget cached prefixes, so that a benchmark's repeated runs each start cold."""
+        for future in [engine.submit("reset_prefix_cache") for engine in self.engines]:
+            future.result()
+
+
+class _Engine:
+    """One vLLM `LLM` in this process."""
+
+    def __init__(self, model_path: str, params: GeneratorParams) -> None:
+        from vllm import LLM
+
+        backend = params.distributed_executor_backend
+        self.llm = LLM(
+            model=model_path,
+            tensor_parallel_size=params.tensor_parallel_size,
+            distributed_executor_backend=None if backend == "auto" else backend,
+            gpu_memory_utilization=params.gpu_memory_utilization,
+            dtype=params.dtype,
+            enforce_eager=params.enforce_eager,
+            enable_prefix_caching=True,
+            **({"block_size": params.block_size} if params.block_size else {}),
+            disable_log_stats=False,  # keeps the prefix-cache counters
+        )
+
+    def submit(self, method: str, *args) -> Future:
+        """Run `method` now; a finished future, so callers treat every engine alike."""
+        future: Future = Future()
+        future.set_result(getattr(self, method)(*args))
+        return future
+
+    def context(self) -> int:
+        return self.llm.llm_engine.model_config.max_model_len
+
+    def generate(self, requests: list[Request], options: dict) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        n = options["n"]
+        # vLLM refuses n > 1 when greedy; greedy samples are identical, so decode once and copy.
+        copies = n if options["temperature"] == 0 else 1
+        sampling = [
+            SamplingParams(
+                n=n // copies,
+                temperature=options["temperature"],
+                top_p=options["top_p"],
+                max_tokens=options["max_tokens"],
+                stop=options["stop"] or None,
+                seed=seed,
+            )
+            for _, seed in requests
+        ]
+        prompts = [{"prompt_token_ids": ids} for ids, _ in requests]
+        results = []
+        for output in self.llm.generate(prompts, sampling, use_tqdm=False):
+            samples = sorted(output.outputs, key=lambda sample: sample.index)
+            results.append([Completion(cut_at_answer(s.text), len(s.token_ids)) for s in samples] * copies)
+        return results
+
+    def cache_counts(self) -> tuple[int, int]:
+        """(prompt tokens looked up, tokens found) in the prefix cache."""
+        metrics = self.llm.get_metrics()
+        return tuple(  # type: ignore[return-value]
+            sum(int(metric.value) for metric in metrics if metric.name == name)
+            for name in ("vllm:prefix_cache_queries", "vllm:prefix_cache_hits")
+        )
+
+    def reset_prefix_cache(self) -> None:
+        self.llm.reset_prefix_cache()
+
+
+class _EngineProcess:
+    """An engine in a process of its own that sees only its GPUs: one data-parallel rank.
+
+    `submit` returns at once, so that every rank works on its shard at the same time."""
+
+    def __init__(self, model_path: str, params: GeneratorParams, devices: str | None) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=1,
+            # vLLM cannot start in a forked child of a process that has touched CUDA.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_engine,
+            initargs=(model_path, params, devices),
+        )
+
+    def submit(self, method: str, *args) -> Future:
+        return self.pool.submit(_call, method, *args)
+
+
+_ENGINE: _Engine | None = None  # the engine of a data-parallel worker process
+
+
+def _start_engine(model_path: str, params: GeneratorParams, devices: str | None) -> None:
+    global _ENGINE
+    if devices is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices
+    _ENGINE = _Engine(model_path, params)
+
+
+def _call(method: str, *args):
+    return getattr(_ENGINE, method)(*args)
+
+
+def _devices_per_rank(ranks: int, per_rank: int) -> list[str | None]:
+    """CUDA_VISIBLE_DEVICES for each rank: consecutive blocks of `per_rank` of the visible GPUs.
+    Without GPUs (vLLM's CPU build) every rank shares the CPU."""
+    import torch
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    gpus = visible.split(",") if visible else [str(index) for index in range(torch.cuda.device_count())]
+    if not gpus:
+        return [None] * ranks
+    if len(gpus) < ranks * per_rank:
+        raise GloreError(
+            f"data_parallel_size {ranks} x tensor_parallel_size {per_rank} needs {ranks * per_rank} GPUs, "
+            f"{len(gpus)} visible"
+        )
+    return [",".join(gpus[rank * per_rank : (rank + 1) * per_rank]) for rank in range(ranks)]
+
+
+def _request_seeds(seed: int, count: int) -> list[int]:
+    """An independent seed per prompt, the same whatever the number of ranks: equal prompts in
+    one call still get different samples, as with hf. vLLM gives sample j of a prompt seed + j,
+    so the seeds keep 62 bits, well clear of each other and of int64's end."""
+    import numpy as np
+
+    states = np.random.SeedSequence(seed).generate_state(count, dtype=np.uint64)
+    return [int(state) >> 2 for state in states]
+
+
+def _split(items: list, parts: int) -> list[list]:
+    """`parts` contiguous slices, in order, sizes differing by at most one."""
+    size, extra = divmod(len(items), parts)
+    bounds = [rank * size + min(rank, extra) for rank in range(parts + 1)]
+    return [items[bounds[rank] : bounds[rank + 1]] for rank in range(parts)]

@@ -1,0 +1,44 @@
+"""`refiner` stage: train the global, local or value refiner on its refinement pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factory.params import Params
+from factory.prompts import refine_prompt, solution_text
+from factory.tables import read_table
+
+PAIR_TABLES = {"global": "refine_global", "local": "refine_local", "value": "refine_value"}
+
+
+def refinement_pairs(kind: str, pairs: list[dict], questions: list[dict]) -> tuple[list[str], list[str]]:
+    """(prompt, completion) per pair: the question and the draft (with `[BAD]` before
+    `bad_step` for local and value refinement) -> the whole correct target solution."""
+    by_id = {q["question_id"]: q for q in questions}
+    prompts, completions = [], []
+    for pair in pairs:
+        question = by_id[pair["question_id"]]
+        bad_step = None if kind == "global" else pair["bad_step"]
+        prompts.append(refine_prompt(question["question"], pair["draft"], bad_step))
+        completions.append(solution_text(pair["target"], question["answer"]))
+    return prompts, completions
+
+
+def refiner(params: Params, *, kind: str, pairs: Path, questions: Path, student: Path, out: Path) -> dict:
+    from trainers.causal_lm import train_causal_lm
+
+    config = params.refiner
+    rows = read_table(PAIR_TABLES[kind], pairs).to_pylist()
+    if config.max_pairs:
+        rows = rows[: config.max_pairs]
+    if not rows:
+        raise ValueError(f"{PAIR_TABLES[kind]} has no pairs to train on")
+    prompts, completions = refinement_pairs(kind, rows, read_table("questions", questions).to_pylist())
+    stats = train_causal_lm(
+        base_model=student if config.init == "student" else config.init,
+        prompts=prompts,
+        completions=completions,
+        params=config.train,
+        out=out,
+    )
+    return {"kind": kind, "pairs": len(rows), **stats}

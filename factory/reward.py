@@ -1,0 +1,63 @@
+"""`reward` stage: train one step classifier (ORM, balanced ORM or SORM) from its label table."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from factory.params import Params
+from factory.tables import read_table
+
+STEP_TABLES = {"orm": "orm_steps", "orm_balanced": "orm_balanced_steps", "sorm": "sorm_steps"}
+
+
+def classifier_examples(step_labels: list[dict], rollouts: list[dict], questions: list[dict]) -> list[dict]:
+    """One example per labelled rollout: its steps up to the last labelled one, and a label per
+    step (None where the table kept no label, e.g. a step dropped by balancing)."""
+    labels: dict[str, dict[int, int]] = {}
+    for row in step_labels:
+        labels.setdefault(row["rollout_id"], {})[row["step"]] = row["label"]
+    question_text = {q["question_id"]: q["question"] for q in questions}
+    examples = []
+    for rollout in rollouts:
+        kept = labels.get(rollout["rollout_id"])
+        if not kept:
+            continue
+        last = max(kept)
+        examples.append(
+            {
+                "question_id": rollout["question_id"],
+                "question": question_text[rollout["question_id"]],
+                "steps": rollout["steps"][:last],
+                "labels": [kept.get(step) for step in range(1, last + 1)],
+            }
+        )
+    return examples
+
+
+def is_holdout(question_id: str, *, share: float, seed: int) -> bool:
+    """A stable, seeded choice of held-out questions (all rollouts of a question go together)."""
+    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def reward(
+    params: Params, *, kind: str, steps: Path, rollouts: Path, questions: Path, student: Path, out: Path
+) -> dict:
+    from trainers.step_classifier import train_step_classifier
+
+    config = params.reward
+    examples = classifier_examples(
+        read_table(STEP_TABLES[kind], steps).select(["rollout_id", "step", "label"]).to_pylist(),
+        read_table("rollouts", rollouts).to_pylist(),
+        read_table("questions", questions).to_pylist(),
+    )
+    held = [is_holdout(e["question_id"], share=config.holdout_share, seed=config.train.seed) for e in examples]
+    stats = train_step_classifier(
+        init_model=student if config.init == "student" else config.init,
+        train=[e for e, h in zip(examples, held) if not h],
+        holdout=[e for e, h in zip(examples, held) if h],
+        params=config.train,
+        out=out,
+    )
+    return {"kind": kind, "table": STEP_TABLES[kind], **stats}

@@ -1,0 +1,67 @@
+"""Step scores from an ORM or SORM: the one scoring function every later stage uses."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from factory import GloreError
+from factory.step_encoding import encode_steps
+
+
+class StepScorer:
+    """P(step is correct) for every step of a solution, from a saved step classifier."""
+
+    def __init__(self, model, tokenizer, *, batch_size: int = 32) -> None:
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.device = model.device
+        self.batch_size = batch_size
+        self.max_length = getattr(model.config, "max_position_embeddings", 2048)
+
+    @classmethod
+    def from_pretrained(cls, model_path: str | Path, *, batch_size: int = 32) -> StepScorer:
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_path)
+            model = AutoModelForTokenClassification.from_pretrained(model_path)
+        except (OSError, ValueError) as error:
+            raise GloreError(f"{model_path}: cannot load a step classifier ({str(error).splitlines()[0]})") from None
+        model.to("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(model, tokenizer, batch_size=batch_size)
+
+    def score(self, questions: Sequence[str], step_lists: Sequence[Sequence[str]]) -> list[list[float]]:
+        """One probability per step, in order; NaN for steps past the model's context."""
+        import torch
+
+        encoded = [
+            encode_steps(self.tokenizer, question, steps, max_length=self.max_length)
+            for question, steps in zip(questions, step_lists)
+        ]
+        scores: list[list[float]] = []
+        pad = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(encoded), self.batch_size):
+            batch = encoded[start : start + self.batch_size]
+            width = max(len(item.input_ids) for item in batch)
+            input_ids = torch.tensor([item.input_ids + [pad] * (width - len(item.input_ids)) for item in batch])
+            mask = torch.tensor([[1] * len(item.input_ids) + [0] * (width - len(item.input_ids)) for item in batch])
+            with torch.no_grad():
+                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            probabilities = logits.float().softmax(-1)[..., 1].cpu()
+            for row, item in enumerate(batch):
+                kept = [float(probabilities[row, position]) for position in item.positions]
+                scores.append(kept + [math.nan] * item.dropped)
+        return scores
+
+    def step_accuracy(self, examples: Sequence[dict]) -> float | None:
+        """Share of labelled steps (label not None) where `score >= 0.5` agrees with the label."""
+        scores = self.score([e["question"] for e in examples], [e["steps"] for e in examples])
+        pairs = [
+            (score >= 0.5, bool(label))
+            for example, row in zip(examples, scores)
+            for score, label in zip(row, example["labels"])
+            if label is not None and not math.isnan(score)
+        ]
+        return round(sum(p == l for p, l in pairs) / len(pairs), 4) if pairs else None

@@ -1,0 +1,48 @@
+"""How a solution is laid out for a step classifier: the one encoding for training and scoring.
+
+A rollout is one sequence: prompt, then each step followed by the step boundary token
+(a newline). A step's label sits on its boundary token; causal attention means the
+prediction there sees exactly the prefix P_i, so one sequence carries every prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from factory import GloreError
+from factory.prompts import student_prompt
+
+
+def boundary_token_id(tokenizer) -> int:
+    """The single token that ends a step; fail loudly if the tokenizer has none."""
+    ids = tokenizer("\n", add_special_tokens=False)["input_ids"]
+    # sentencepiece tokenizers may prepend a word-start piece; the newline itself must be one id
+    if not ids or tokenizer.decode([ids[-1]]) != "\n":
+        raise GloreError("tokenizer has no single newline token to mark step ends")
+    return ids[-1]
+
+
+@dataclass(frozen=True)
+class EncodedSteps:
+    input_ids: list[int]
+    positions: list[int]  # index of each kept step's boundary token
+    dropped: int  # steps cut off by max_length
+
+
+def encode_steps(tokenizer, question: str, steps: Sequence[str], *, max_length: int) -> EncodedSteps:
+    """Token ids of prompt + steps, and where each step's label goes.
+
+    Pieces are tokenised apart so that every boundary is exactly one known token; steps that
+    would pass `max_length` are dropped and counted, never silently cut."""
+    boundary = boundary_token_id(tokenizer)
+    input_ids = list(tokenizer(student_prompt(question), add_special_tokens=False)["input_ids"])
+    positions: list[int] = []
+    step_ids = tokenizer(list(steps), add_special_tokens=False)["input_ids"] if steps else []
+    for index, ids in enumerate(step_ids):
+        if len(input_ids) + len(ids) + 1 > max_length:
+            return EncodedSteps(input_ids, positions, len(steps) - index)
+        input_ids.extend(ids)
+        input_ids.append(boundary)
+        positions.append(len(input_ids) - 1)
+    return EncodedSteps(input_ids, positions, 0)

@@ -1,0 +1,36 @@
+-- The columns the orm_balanced_steps suite reads: each step against its rollout, and the
+-- number of correct and incorrect rollouts kept for its question.
+with steps as (
+    select * from candidate
+),
+
+rollouts as (
+    select rollout_id, is_correct
+    from read_parquet($rollouts)
+),
+
+kept_per_question as (
+    select
+        question_id,
+        count(distinct rollout_id) filter (where label = 1) as correct_rollouts,
+        count(distinct rollout_id) filter (where label = 0) as incorrect_rollouts
+    from steps
+    group by question_id
+),
+
+final as (
+    select
+        count(*) over (partition by steps.rollout_id, steps.step) as rows_per_key,
+        steps.rollout_id is not null and steps.question_id is not null as has_ids,
+        steps.step,
+        row_number() over (partition by steps.rollout_id order by steps.step) as expected_step,
+        steps.label,
+        cast(rollouts.is_correct as tinyint) as rollout_label,
+        kept_per_question.correct_rollouts,
+        kept_per_question.incorrect_rollouts
+    from steps
+    left join rollouts using (rollout_id)
+    left join kept_per_question using (question_id)
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- orm_balanced_steps: the balanced ORM's training table. Per question, keep as many correct as
+-- incorrect rollouts, so that how hard a question is cannot be learned in place of whether a
+-- solution is right; every step of a kept rollout carries the rollout's correctness.
+with rollouts as (
+    select rollout_id, question_id, steps, is_correct
+    from read_parquet($rollouts)
+    -- a rollout without steps has no rows to label: it would count for its side but show nowhere
+    where len(steps) > 0
+),
+
+drawn as (
+    select
+        *,
+        -- seeded hash: a reproducible random choice, independent of the file's order
+        row_number() over (
+            partition by question_id, is_correct order by hash(rollout_id, $seed), rollout_id
+        ) as draw,
+        count(*) filter (where is_correct) over (partition by question_id) as n_correct,
+        count(*) filter (where not is_correct) over (partition by question_id) as n_incorrect
+    from rollouts
+),
+
+kept as (
+    select * from drawn
+    where draw <= least(n_correct, n_incorrect)
+),
+
+final as (
+    select
+        rollout_id,
+        cast(step as integer) as step,
+        question_id,
+        cast(is_correct as tinyint) as label
+    from kept, unnest(range(1, len(steps) + 1)) as prefix(step)
+)
+
+select * from final
+order by rollout_id, step

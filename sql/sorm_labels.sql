@@ -1,0 +1,132 @@
+-- sorm_labels: the stepwise ORM's labels, one row per step of every rollout. Step i is
+-- positive when the prefix P_i = steps 1..i can still reach the correct answer: some verifier
+-- continuing from P_i gets there (GLoRe section 3.2), under the paper's two rules below.
+with rollouts as (
+    select rollout_id, question_id, steps, step_results, is_correct
+    from read_parquet($rollouts)
+),
+
+steps as (
+    select
+        rollout_id,
+        question_id,
+        is_correct,
+        len(steps) as n_steps,
+        cast(step as integer) as step,
+        step_results[step] as step_result
+    from rollouts, unnest(range(1, len(steps) + 1)) as prefix(step)
+),
+
+verifications as (
+    select rollout_id, step, is_correct, continuation_numbers
+    from read_parquet($verifications)
+),
+
+counted as (
+    -- Rule 2 (consistency): a correct continuation counts only if the step's result R_i shows
+    -- up in it. One that reaches the answer while ignoring R_i says nothing about step i.
+    select
+        steps.rollout_id,
+        steps.step,
+        verifications.is_correct,
+        verifications.is_correct
+            and (steps.step_result is null
+                or list_contains(verifications.continuation_numbers, steps.step_result)) as counts
+    from verifications
+    join steps using (rollout_id, step)
+),
+
+verdicts as (
+    select
+        rollout_id,
+        step,
+        count(*) as n_verifiers,
+        count(*) filter (where is_correct) as n_correct,
+        count(*) filter (where counts) as n_consistent
+    from counted
+    group by rollout_id, step
+),
+
+raw as (
+    select
+        steps.rollout_id,
+        steps.step,
+        steps.question_id,
+        coalesce(verdicts.n_verifiers, 0) as n_verifiers,
+        coalesce(verdicts.n_correct, 0) as n_correct,
+        coalesce(verdicts.n_consistent, 0) as n_consistent,
+        case
+            -- P_L is the whole solution: the last step is judged by the rollout's own answer
+            when steps.step = steps.n_steps then cast(steps.is_correct as tinyint)
+            -- no verifier ran from this prefix: unknown, not negative
+            when verdicts.n_verifiers is null then null
+            else cast(verdicts.n_consistent > 0 as tinyint)
+        end as raw_label
+    from steps
+    left join verdicts using (rollout_id, step)
+),
+
+propagated as (
+    select
+        *,
+        max(raw_label) over at_or_after as best_at_or_after,
+        bool_or(raw_label is null) over at_or_after as unknown_at_or_after
+    from raw
+    window at_or_after as (
+        partition by rollout_id order by step desc rows between unbounded preceding and current row
+    )
+),
+
+labelled as (
+    select
+        *,
+        case
+            -- Rule 1 (back-propagation): a prefix of a prefix that reaches the answer reaches it too
+            when best_at_or_after = 1 then 1
+            -- an unverified step at or after i might have been positive: label(i) is undecided
+            when unknown_at_or_after then null
+            else 0
+        end as label
+    from propagated
+),
+
+incomplete as (
+    select rollout_id
+    from labelled
+    where label is null
+    group by rollout_id
+),
+
+guard as (
+    -- Undecided labels are an incomplete verification: with $incomplete = 'fail' the query
+    -- stops naming the rollouts; with 'drop' their rollouts leave the table (the stage counts them).
+    select
+        case
+            when $incomplete = 'fail' and count(*) > 0 then error(
+                'incomplete verification: ' || count(*) || ' rollout(s) have steps with no '
+                || 'verifier and no later positive step, e.g. '
+                || array_to_string(list_sort(list(rollout_id))[1:5], ', ')
+            )
+            else true
+        end as passes
+    from incomplete
+),
+
+final as (
+    select
+        labelled.rollout_id,
+        labelled.step,
+        labelled.question_id,
+        cast(labelled.label as tinyint) as label,
+        labelled.raw_label,
+        cast(labelled.n_verifiers as integer) as n_verifiers,
+        cast(labelled.n_correct as integer) as n_correct,
+        cast(labelled.n_consistent as integer) as n_consistent
+    from labelled
+    cross join guard
+    where guard.passes
+        and labelled.rollout_id not in (select rollout_id from incomplete)
+)
+
+select * from final
+order by rollout_id, step

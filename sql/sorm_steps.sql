@@ -1,0 +1,28 @@
+-- sorm_steps: the SORM's training table. Rule 3 (balancing): at every prefix length keep as
+-- many positive as negative steps, since early steps are mostly positive and late ones mostly
+-- negative, and a classifier would otherwise learn the step number instead of the step.
+with labels as (
+    select * from read_parquet($sorm_labels)
+),
+
+drawn as (
+    select
+        *,
+        -- a seeded hash orders the rows at random but reproducibly, whatever the file order;
+        -- rollout_id settles the (unlikely) hash ties
+        row_number() over (
+            partition by step, label order by hash(rollout_id, $seed), rollout_id
+        ) as draw,
+        count(*) filter (where label = 1) over (partition by step) as n_positive,
+        count(*) filter (where label = 0) over (partition by step) as n_negative
+    from labels
+),
+
+final as (
+    select rollout_id, step, question_id, label, raw_label, n_verifiers, n_correct, n_consistent
+    from drawn
+    where draw <= least(n_positive, n_negative)
+)
+
+select * from final
+order by rollout_id, step

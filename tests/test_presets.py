@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factory.params import load_params
+
+PRESETS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+
+
+def test_the_real_run_presets_exist():
+    assert [path.stem for path in PRESETS] == ["gsm8k-llama2-13b", "gsm8k-llama2-7b", "svamp-llama2-7b"]
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda path: path.stem)
+def test_preset_loads_with_the_papers_settings(path):
+    params = load_params(path)
+    task, size = path.stem.split("-llama2-")
+    assert params.task.name == task
+    assert params.base.source == f"meta-llama/Llama-2-{size}-hf"
+    assert params.generator.backend == "vllm"
+    assert params.rollouts.sampling.k == 96 and params.ei.sampling.k == 96
+    assert (params.verify.sampling.k, params.verify.sampling.max_new_tokens) == (8, 300)
+    for train in (params.sft.train, params.ei.train):
+        assert (train.epochs, train.lr, train.min_lr, train.batch_size) == (4, 2e-5, 2e-7, 128)
+    assert (params.reward.train.epochs, params.reward.train.lr, params.reward.train.min_lr,
+            params.reward.train.batch_size) == (1, 2e-6, 2e-7, 256)
+    assert (params.refiner.train.epochs, params.refiner.train.lr, params.refiner.train.min_lr,
+            params.refiner.train.batch_size) == (1, 2e-5, 2e-7, 128)
