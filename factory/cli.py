@@ -151,18 +151,52 @@ def rollouts(
 
 
 @app.command()
+def verify(
+    params: ParamsOption = Path("params.yaml"),
+    model: Annotated[Path, typer.Option(help="Student model folder the verifiers sample from.")] = Path(
+        "models/student"
+    ),
+    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Path, typer.Option(help="Verifications table to write (Parquet).")] = Path(
+        "data/verifications.parquet"
+    ),
+    metrics: MetricsOption = Path("metrics/verify.json"),
+) -> None:
+    """Sample `verify.sampling.k` continuations from every prefix of each incorrect rollout
+    (`verify.search`: exhaustive, or backward from the last step until one reaches the answer)."""
+    from factory.verify import verify as stage
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(model, rollouts, questions)
+        return stage(loaded, model=model, rollouts=rollouts, questions=questions, out=out)
+
+    run_stage("verify", go, metrics)
+
+
+@app.command()
 def label(
     params: ParamsOption = Path("params.yaml"),
     rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet), from any source.")] = Path(
         "data/rollouts.parquet"
     ),
+    verifications: Annotated[Path, typer.Option(help="Verifications table (Parquet), from any source.")] = Path(
+        "data/verifications.parquet"
+    ),
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the label tables.")] = Path("data"),
     metrics: MetricsOption = Path("metrics/label.json"),
 ) -> None:
-    """Make the label tables with the SQL in sql/ (DuckDB) and validate each one."""
+    """Make the ORM/SORM label tables and refinement pairs with the SQL in sql/ (DuckDB); all
+    are validated before any is written. Value pairs only when `verify.search` is exhaustive."""
     from factory.label import label as stage
 
-    run_stage("label", lambda: stage(_params(params).label, rollouts=rollouts, out_dir=out_dir), metrics)
+    def go() -> dict:
+        loaded = _params(params)
+        return stage(loaded.label, rollouts=rollouts, verifications=verifications, out_dir=out_dir,
+                     value_pairs=loaded.verify.search == "exhaustive")
+
+    run_stage("label", go, metrics)
 
 
 class RewardKind(str, Enum):
@@ -258,6 +292,43 @@ def export(
     steps = steps or Path(f"data/{STEP_TABLES[name]}.parquet")
     out = out or Path(f"data/export/{name}_stepwise.parquet")
     run_stage("export", lambda: stage(kind=name, steps=steps, rollouts=rollouts, questions=questions, out=out), None)
+
+
+@app.command()
+def refine(
+    input_path: Annotated[Path, typer.Argument(help='JSONL of {"question", "draft"} (optional "answer").')],
+    output: Annotated[Path, typer.Option(help="JSONL to write, one record per draft.")] = Path("refined.jsonl"),
+    orm: Annotated[Path, typer.Option(help="ORM folder: decides when, and reranks.")] = Path("models/orm"),
+    sorm: Annotated[Path, typer.Option(help="SORM folder: decides where ([BAD] before the first "
+                                            "step scored at or below --threshold).")] = Path("models/sorm"),
+    global_refiner: Annotated[Path, typer.Option(help="Global refiner folder.")] = Path("models/refiner_global"),
+    local_refiner: Annotated[Path, typer.Option(help="Local refiner folder.")] = Path("models/refiner_local"),
+    threshold: Annotated[float, typer.Option(help="SORM score at or below which a step is bad.")] = 0.5,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per refinement at most.")] = 140,
+    batch_size: Annotated[int, typer.Option(help="Drafts per batch.")] = 32,
+) -> None:
+    """Refine drafts from any model: ORM score, SORM step scores, the located bad step, global and
+    local refinements, and the answer the ORM picks among draft + refinements, with the reason."""
+    from factory.generation.hf import HFGenerator
+    from factory.refine import Refinery, read_drafts, refine_file
+    from factory.scoring import StepScorer
+
+    def go() -> dict:
+        if not 0.0 <= threshold <= 1.0 or max_new_tokens < 1 or batch_size < 1:
+            raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
+        read_drafts(input_path)  # a bad file fails before any model loads
+        _need(orm, sorm, global_refiner, local_refiner)
+        refinery = Refinery(
+            orm=StepScorer.from_pretrained(orm),
+            sorm=StepScorer.from_pretrained(sorm),
+            global_refiner=HFGenerator(global_refiner, batch_size=batch_size),
+            local_refiner=HFGenerator(local_refiner, batch_size=batch_size),
+            threshold=threshold,
+            max_new_tokens=max_new_tokens,
+        )
+        return refine_file(refinery, input_path=input_path, output_path=output, batch_size=batch_size)
+
+    run_stage("refine", go, None)
 
 
 @app.command()

@@ -13,7 +13,7 @@ drawn as (
         *,
         -- seeded hash: a reproducible random choice, independent of the file's order
         row_number() over (
-            partition by question_id, is_correct order by hash(rollout_id, $seed), rollout_id
+            partition by question_id, is_correct order by hash(rollout_id || ':' || $seed), rollout_id
         ) as draw,
         count(*) filter (where is_correct) over (partition by question_id) as n_correct,
         count(*) filter (where not is_correct) over (partition by question_id) as n_incorrect

@@ -31,7 +31,7 @@ pairs as (
         -- a seeded hash of the pair picks each draft's targets at random but reproducibly
         row_number() over (
             partition by drafts.rollout_id
-            order by hash(drafts.rollout_id, targets.rollout_id, $seed), targets.rollout_id
+            order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
         ) as draw
     from drafts
     join targets using (question_id)

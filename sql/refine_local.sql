@@ -78,7 +78,7 @@ restarted as (
         cast(null as integer) as verifier_idx,
         row_number() over (
             partition by drafts.rollout_id
-            order by hash(drafts.rollout_id, targets.rollout_id, $seed), targets.rollout_id
+            order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
         ) as draw
     from drafts
     join rollouts as targets

@@ -11,7 +11,7 @@ drawn as (
         -- a seeded hash orders the rows at random but reproducibly, whatever the file order;
         -- rollout_id settles the (unlikely) hash ties
         row_number() over (
-            partition by step, label order by hash(rollout_id, $seed), rollout_id
+            partition by step, label order by hash(rollout_id || ':' || $seed), rollout_id
         ) as draw,
         count(*) filter (where label = 1) over (partition by step) as n_positive,
         count(*) filter (where label = 0) over (partition by step) as n_negative

@@ -48,7 +48,8 @@ def validate(name: str, table: pa.Table) -> None:
         columns = kwargs.get("column") or kwargs.get("column_list") or ""
         if "column_A" in kwargs:
             columns = f"{kwargs['column_A']} = {kwargs['column_B']}"
+        rule = f" ({config.description})" if config.description else ""
         raise TableInvalid(
-            f"table {name} failed {config.type} on {columns or 'the table'}: {count} row(s) "
+            f"table {name} failed {config.type}{rule} on {columns or 'the table'}: {count} row(s) "
             f"(e.g. {sample})"
         )
