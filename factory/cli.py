@@ -199,6 +199,56 @@ def label(
     run_stage("label", go, metrics)
 
 
+@app.command()
+def drafts(
+    params: ParamsOption = Path("params.yaml"),
+    model: Annotated[Path, typer.Option(help="Student model folder.")] = Path("models/student"),
+    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    out: Annotated[Path, typer.Option(help="Drafts table to write (Parquet).")] = Path("data/drafts.parquet"),
+    metrics: MetricsOption = Path("metrics/drafts.json"),
+) -> None:
+    """Greedy student drafts of the test questions, with step labels from the same verifiers and
+    SQL as the SORM training data (and the exact step truth on arith)."""
+    from factory.drafts import drafts as stage
+
+    def go() -> dict:
+        loaded = _params(params)
+        _need(model, questions)
+        return stage(loaded, model=model, questions=questions, out=out)
+
+    run_stage("drafts", go, metrics)
+
+
+@app.command()
+def evaluate(
+    params: ParamsOption = Path("params.yaml"),
+    data: Annotated[Path, typer.Option(help="Folder with questions, drafts, rollouts and sorm_labels.")] = Path(
+        "data"
+    ),
+    models: Annotated[Path, typer.Option(help="Folder with student, orm, orm_balanced, sorm and "
+                                              "refiner_{global,local,value}.")] = Path("models"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.md, figures and plot data.")] = Path(
+        "metrics"
+    ),
+    metrics: MetricsOption = Path("metrics/evaluate.json"),
+) -> None:
+    """Measure the paper's tables and figures on the pipeline's own models; write report.md."""
+    from factory.evaluate import Models
+    from factory.evaluate import evaluate as stage
+    from factory.report import write_report
+
+    def go() -> dict:
+        loaded = _params(params)
+        folders = Models(**{name: models / name for name in Models.__dataclass_fields__})
+        tables = {name: data / f"{name}.parquet" for name in ("questions", "drafts", "rollouts", "sorm_labels")}
+        _need(*tables.values(), *vars(folders).values())
+        result = stage(loaded, **tables, models=folders)
+        write_report(result, task=loaded.task.name, out_dir=out_dir)
+        return result
+
+    run_stage("evaluate", go, metrics)
+
+
 class RewardKind(str, Enum):
     orm = "orm"
     orm_balanced = "orm_balanced"

@@ -52,7 +52,7 @@ def label(
         for name in OUTPUTS:
             path = staging / f"{name}.parquet"
             table = _query(connection, name, parameters)
-            write_table(name, table, path, checks=_checks(connection, name, table, parameters))
+            write_table(name, table, path, checks=derive_checks(connection, name, table, parameters))
             parameters[name] = str(path)
             summary[name] = _summarise(table)
         summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(rollouts, staging)
@@ -89,9 +89,9 @@ def _query(connection, name: str, parameters: dict[str, object]) -> pa.Table:
         raise GloreError(f"{name}: {message}") from None
 
 
-def _checks(connection, name: str, table: pa.Table, parameters: dict[str, object]) -> pa.Table | None:
-    """The columns sql/checks/<name>.sql derives for the suite; None where the suite reads the
-    table itself (orm_steps)."""
+def derive_checks(connection, name: str, table: pa.Table, parameters: dict[str, object]) -> pa.Table | None:
+    """The columns sql/checks/<name>.sql derives from `table` (and the inputs) for its suite;
+    None where the suite reads the table itself (orm_steps)."""
     if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
         return None
     connection.register("candidate", table)

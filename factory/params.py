@@ -242,6 +242,18 @@ class LabelParams:
 
 
 @dataclass(frozen=True)
+class DraftsParams:
+    """The (Q, D) test set: greedy student drafts, labelled by the same verifiers as training data."""
+
+    max_questions: int = 0  # test questions; 0 = all
+    max_new_tokens: int = 140
+
+    def __post_init__(self) -> None:
+        _require(self.max_questions >= 0, "max_questions must be >= 0")
+        _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True)
 class RewardParams:
     """ORM / balanced ORM / SORM step classifiers (paper, Table 4: 1 epoch, 2e-6 -> 2e-7)."""
 
@@ -268,6 +280,22 @@ class RefinerParams:
 
 
 @dataclass(frozen=True)
+class EvaluateParams:
+    """Test-time measures: student samples (Table 5), reward models (Tables 1-2), refinement
+    (Figure 3, Table 3), reranking (Figure 4) and reranking heuristics (appendix D)."""
+
+    threshold: float = 0.5  # a step scored at or below this is bad; above, a solution is "correct"
+    bo: int = 3  # the best-of-n student baseline for reranked refinements
+    max_new_tokens: int = 140
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(k=8))
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.threshold <= 1, "threshold must be in [0, 1]")
+        _require(1 <= self.bo <= self.sampling.k, "need 1 <= bo <= sampling.k")
+        _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True)
 class Params:
     task: TaskParams = field(default_factory=TaskParams)
     generator: GeneratorParams = field(default_factory=GeneratorParams)
@@ -278,6 +306,8 @@ class Params:
     verify: VerifyParams = field(default_factory=VerifyParams)
     label: LabelParams = field(default_factory=LabelParams)
     reward: RewardParams = field(default_factory=RewardParams)
+    drafts: DraftsParams = field(default_factory=DraftsParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refiner: RefinerParams = field(default_factory=RefinerParams)
 
 

@@ -26,4 +26,4 @@ def prepare(params: Params, *, out: Path) -> dict:
     table = pa.concat_tables([hold_out_dev(task.load("train"), params.task.n_dev), task.load("test")])
     write_table("questions", table, out)
     splits = table.column("split").to_pylist()
-    return {split: splits.count(split) for split in ("train", "dev", "test")}
+    return {**{split: splits.count(split) for split in ("train", "dev", "test")}, "dropped": task.dropped_rows()}

@@ -115,6 +115,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("verifier_idx", pa.int32()),  # the continuation of P_{bad_step-1} used
         ]
     ),
+    "drafts": pa.schema(
+        [
+            ("question_id", pa.string()),
+            ("draft", STRINGS),  # the student's greedy solution to a test question
+            ("final_answer", pa.string()),
+            ("is_correct", pa.bool_()),
+            ("step_labels", pa.list_(pa.int8())),  # by the verifiers, as for SORM training data
+            ("exact_labels", pa.list_(pa.bool_())),  # the task's exact prefix truth; null if it has none
+            ("n_tokens", pa.int32()),
+        ]
+    ),
 }
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -128,6 +139,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "refine_global": ("draft_rollout_id", "target_rollout_id"),
     "refine_local": ("draft_rollout_id", "bad_step"),
     "refine_value": ("draft_rollout_id", "bad_step"),
+    "drafts": ("question_id",),
 }
 
 

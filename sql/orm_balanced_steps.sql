@@ -11,7 +11,7 @@ with rollouts as (
 drawn as (
     select
         *,
-        -- seeded hash: a reproducible random choice, independent of the file's order
+        -- seeded hash of the text (as in sorm_steps): a reproducible random choice, whatever the file order
         row_number() over (
             partition by question_id, is_correct order by hash(rollout_id || ':' || $seed), rollout_id
         ) as draw,

@@ -28,7 +28,7 @@ pairs as (
         drafts.final_answer as draft_answer,
         targets.steps as target,
         targets.final_answer as target_answer,
-        -- a seeded hash of the pair picks each draft's targets at random but reproducibly
+        -- a seeded hash of the pair (as in sorm_steps) picks each draft's targets at random but reproducibly
         row_number() over (
             partition by drafts.rollout_id
             order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id

@@ -8,8 +8,9 @@ with labels as (
 drawn as (
     select
         *,
-        -- a seeded hash orders the rows at random but reproducibly, whatever the file order;
-        -- rollout_id settles the (unlikely) hash ties
+        -- a seeded hash orders the rows at random but reproducibly, whatever the file order.
+        -- The seed is hashed inside the text: DuckDB's hash(a, b) mixes b in too weakly to
+        -- reorder rows. rollout_id settles the (unlikely) hash ties.
         row_number() over (
             partition by step, label order by hash(rollout_id || ':' || $seed), rollout_id
         ) as draw,

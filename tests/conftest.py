@@ -21,6 +21,7 @@ TINY_PARAMS = {
     "ei": {"max_rounds": 1, "max_questions": 4, "eval_questions": 3, "sampling": {"k": 2, "max_new_tokens": 24},
            "train": {"max_steps": 2, "batch_size": 8}},
     "rollouts": {"max_questions": 6, "sampling": {"k": 2, "max_new_tokens": 24}},
+    "verify": {"sampling": {"k": 2, "max_new_tokens": 16}},
     "reward": {"train": {"max_steps": 2, "batch_size": 8}},
     "refiner": {"train": {"max_steps": 2, "batch_size": 8}},
 }

@@ -47,7 +47,8 @@ def validate(name: str, table: pa.Table) -> None:
         kwargs = config.kwargs
         columns = kwargs.get("column") or kwargs.get("column_list") or ""
         if "column_A" in kwargs:
-            columns = f"{kwargs['column_A']} = {kwargs['column_B']}"
+            relation = (">=" if kwargs.get("or_equal") else ">") if "greater_than" in config.type else "="
+            columns = f"{kwargs['column_A']} {relation} {kwargs['column_B']}"
         rule = f" ({config.description})" if config.description else ""
         raise TableInvalid(
             f"table {name} failed {config.type}{rule} on {columns or 'the table'}: {count} row(s) "

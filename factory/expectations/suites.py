@@ -172,6 +172,17 @@ def refine_value() -> list[gxe.Expectation]:
     ]
 
 
+def drafts() -> list[gxe.Expectation]:
+    return [
+        _keys_unique("question_id"),
+        *_not_null("question_id", "draft", "is_correct", "step_labels"),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="n_steps", column_B="n_step_labels"),
+        gxe.ExpectColumnValuesToBeInSet(column="labels_not_binary", value_set=[0]),
+        gxe.ExpectColumnValuesToBeInSet(column="labels_increase", value_set=[0]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+    ]
+
+
 SUITES = {
     "questions": questions,
     "rollouts": rollouts,
@@ -183,6 +194,7 @@ SUITES = {
     "refine_global": refine_global,
     "refine_local": refine_local,
     "refine_value": refine_value,
+    "drafts": drafts,
 }
 
 
@@ -195,6 +207,14 @@ def with_derived_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         frame["null_steps"] = frame["steps"].map(
             lambda steps: 0 if steps is None else sum(step is None or not step.strip() for step in steps)
         )
+    if name == "drafts":
+        frame = frame.copy()
+        labels = frame["step_labels"].map(lambda row: [] if row is None else list(row))
+        frame["n_steps"] = frame["draft"].map(lambda steps: 0 if steps is None else len(steps))
+        frame["n_step_labels"] = labels.map(len)
+        frame["labels_not_binary"] = labels.map(lambda row: sum(label not in (0, 1) for label in row))
+        # back-propagation makes labels non-increasing along a draft
+        frame["labels_increase"] = labels.map(lambda row: sum(a < b for a, b in zip(row, row[1:])))
     if "step" in frame.columns and "rollout_id" in frame.columns:
         frame = _step_numbers(frame)
     return frame

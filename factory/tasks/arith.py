@@ -17,6 +17,7 @@ import pyarrow as pa
 from factory.params import TaskParams
 from factory.tables import SCHEMAS
 from factory.tasks import Task, answers
+from factory.tasks.calculator import evaluate
 
 PEOPLE = {
     "Ava": "she", "Ben": "he", "Chloe": "she", "Dev": "he", "Emma": "she", "Finn": "he",
@@ -108,17 +109,6 @@ def generate_problem(rng: random.Random, params: TaskParams) -> tuple[str, list[
     return " ".join(sentences + [ask]), steps, value
 
 
-def _evaluate(expression: str) -> Fraction | None:
-    """Exact value of a calculator expression of numbers and + - * / ( ); None if malformed."""
-    if not expression or any(ch not in "0123456789+-*/(). " for ch in expression):
-        return None
-    try:
-        value = eval(expression, {"__builtins__": {}}, {})  # noqa: S307 (characters checked above)
-        return Fraction(value).limit_denominator(10**6)
-    except (SyntaxError, ZeroDivisionError, TypeError, ValueError):
-        return None
-
-
 def step_is_valid(step: str, true_values: set[str], usable: set[str]) -> bool:
     """A step is valid if its calculator annotation is computed correctly, uses only known
     quantities, produces a true intermediate quantity, and shows that quantity after `>>`."""
@@ -127,7 +117,7 @@ def step_is_valid(step: str, true_values: set[str], usable: set[str]) -> bool:
         return False
     match = annotations[-1]
     expression, claimed = match.group(1), answers.normalise_number(match.group(2))
-    value = _evaluate(expression)
+    value = evaluate(expression)
     if value is None or claimed is None or Fraction(claimed) != value:
         return False
     operands = answers.numbers_in(expression.replace("-", " "))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from factory.cli import app
 
 runner = CliRunner()
-STAGES = ["prepare", "base", "sft", "ei", "rollouts", "label", "reward", "refiner"]
+STAGES = ["prepare", "base", "sft", "ei", "rollouts", "verify", "label", "reward", "refiner"]
 
 
 def invoke(*args: str):
@@ -54,9 +54,17 @@ def test_the_first_stages_chain_on_a_tiny_config(tiny_params_file, tmp_path):
     assert result.exit_code == 0, result.output
     rollouts = pq.read_table(data / "rollouts.parquet")
     assert rollouts.num_rows == 6 * 2  # max_questions x k
-    result = invoke("label", *p, "--rollouts", str(data / "rollouts.parquet"), "--out", str(data),
+    result = invoke("verify", *p, "--model", str(models / "student"), "--rollouts", str(data / "rollouts.parquet"),
+                    "--questions", questions, "--out", str(data / "verifications.parquet"),
+                    "--metrics", str(metrics / "verify.json"))
+    assert result.exit_code == 0, result.output
+    verify = json.loads((metrics / "verify.json").read_text())
+    assert verify["generated_tokens"] > 0 or verify["incorrect_rollouts"] == 0
+    result = invoke("label", *p, "--rollouts", str(data / "rollouts.parquet"),
+                    "--verifications", str(data / "verifications.parquet"), "--out", str(data),
                     "--metrics", str(metrics / "label.json"))
     assert result.exit_code == 0, result.output
+    assert (data / "sorm_steps.parquet").is_file() and (data / "refine_local.parquet").is_file()
     orm = pq.read_table(data / "orm_steps.parquet")
     n_steps = sum(len(steps) for steps in rollouts.column("steps").to_pylist())
     assert orm.num_rows == n_steps

@@ -121,7 +121,7 @@ def test_a_stage_whose_prompts_do_not_fit_writes_nothing(generator, memorised_mo
 def test_vllm_data_parallel_ranks_sample_what_one_engine_samples(started, memorised_model):
     """Requests split over two engines (processes) come back in order and, thanks to the
     per-prompt seeds, exactly as one engine samples them."""
-    two_ranks = make_generator(backend_params("vllm", data_parallel_size=2, gpu_memory_utilization=0.05), memorised_model)
+    two_ranks = make_generator(backend_params("vllm", data_parallel_size=2), memorised_model)
     prompts = [PROMPTS[i % 3] for i in range(7)]
     request = {"n": 3, "temperature": 1.5, "top_p": 0.9, "max_new_tokens": 20, "seed": 3}
     assert two_ranks.generate(prompts, **request) == started("vllm").generate(prompts, **request)

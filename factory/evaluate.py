@@ -1,0 +1,183 @@
+"""`evaluate` stage: every claim of the paper, measured on the pipeline's own models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from factory.generation.hf import HFGenerator
+from factory.metrics import binary_report, best_index, first_bad_step, majority_answer, share, solution_score, AGGREGATORS
+from factory.params import Params
+from factory.prompts import student_prompt
+from factory.refine import Solution, final_scores, refine_all
+from factory.scoring import StepScorer
+from factory.tables import read_table
+from factory.tasks import answers, get_task
+
+REWARD_MODELS = ("orm", "orm_balanced", "sorm")
+
+
+@dataclass(frozen=True)
+class Models:
+    student: Path
+    orm: Path
+    orm_balanced: Path
+    sorm: Path
+    refiner_global: Path
+    refiner_local: Path
+    refiner_value: Path
+
+
+def student_measures(samples: list[list[Solution]], references: list[str], drafts_correct: list[bool],
+                     orm_steps: list[list[list[float]]], sorm_steps: list[list[list[float]]], bo: int) -> dict:
+    """Table 5 and appendix D: maj@1, maj@K, pass@K, ORM rerank@K, Bo-n, heuristics."""
+    def correct(solution: Solution, reference: str) -> bool:
+        return answers.same_number(solution.answer, reference)
+
+    k = len(samples[0]) if samples else 0
+    result = {
+        "k": k,
+        "maj1": share(drafts_correct),
+        f"maj{k}": share([majority_answer([s.answer for s in row]) == answers.normalise_number(ref)
+                          for row, ref in zip(samples, references)]),
+        f"pass{k}": share([any(correct(s, ref) for s in row) for row, ref in zip(samples, references)]),
+    }
+    for name, step_scores in (("orm", orm_steps), ("sorm", sorm_steps)):
+        for how in AGGREGATORS:
+            picks = [best_index([solution_score(steps, how) for steps in row]) for row in step_scores]
+            result[f"rerank{k}_{name}_{how}"] = share(
+                [correct(row[pick], ref) for row, pick, ref in zip(samples, picks, references)]
+            )
+    bo_picks = [best_index([solution_score(steps, "final") for steps in row[:bo]]) for row in orm_steps]
+    result[f"orm_bo{bo}"] = share([correct(row[p], ref) for row, p, ref in zip(samples, bo_picks, references)])
+    return result
+
+
+def reward_model_measures(step_scores: list[list[float]], drafts: list[dict], threshold: float) -> dict:
+    """Tables 1-2: step-level accuracy against the verifier labels (and the exact truth where the
+    task has it), final-answer accuracy, false-positive and false-negative rates, by step too."""
+    steps = [(score > threshold, bool(label), number)
+             for row, draft in zip(step_scores, drafts)
+             for number, (score, label) in enumerate(zip(row, draft["step_labels"]), start=1)]
+    result = {"step_vs_verifier_labels": binary_report([p for p, _, _ in steps], [t for _, t, _ in steps])}
+    exact = [(score > threshold, truth)
+             for row, draft in zip(step_scores, drafts) if draft["exact_labels"] is not None
+             for score, truth in zip(row, draft["exact_labels"])]
+    if exact:
+        result["step_vs_exact_truth"] = binary_report([p for p, _ in exact], [t for _, t in exact])
+    finals = [(row[-1] > threshold, draft["is_correct"]) for row, draft in zip(step_scores, drafts) if row]
+    result["final_answer"] = binary_report([p for p, _ in finals], [t for _, t in finals])
+    result["step_accuracy_by_step"] = {
+        number: share([p == t for p, t, n in steps if n == number]) for number in sorted({n for _, _, n in steps})
+    }
+    return result
+
+
+def label_quality(sorm_labels: list[dict], rollouts: list[dict], questions: dict[str, dict], task) -> dict | None:
+    """Appendix G: how often the factory's SORM labels (and, for contrast, the ORM's) agree with
+    the exact prefix truth of the training rollouts; None where the task has no exact truth."""
+    exact = getattr(task, "prefix_validity", None)
+    if exact is None:
+        return None
+    truth = {}
+    for rollout in rollouts:
+        question = questions[rollout["question_id"]]
+        for number, valid in enumerate(exact(question["question"], question["solution"], rollout["steps"]), 1):
+            truth[(rollout["rollout_id"], number)] = (valid, rollout["is_correct"])
+    rows = [(bool(row["label"]), *truth[(row["rollout_id"], row["step"])]) for row in sorm_labels]
+    return {
+        "sorm_labels_vs_exact": binary_report([label for label, _, _ in rows], [valid for _, valid, _ in rows]),
+        "orm_labels_vs_exact": binary_report([correct for _, _, correct in rows], [valid for _, valid, _ in rows]),
+    }
+
+
+def refinement_measures(variants: dict[str, list[Solution]], references: Sequence[str], drafts_correct: list[bool],
+                        orm_final: dict[str, list[float]], bo_accuracy: float | None) -> dict:
+    """Figure 3 / Table 3 (each refinement, all drafts and incorrect drafts only, and unions) and
+    Figure 4 (ORM reranking of draft + global + local against greedy, Bo-n and an oracle)."""
+    correct = {name: [answers.same_number(s.answer, ref) for s, ref in zip(solutions, references)]
+               for name, solutions in variants.items()}
+    wrong = [i for i, ok in enumerate(drafts_correct) if not ok]
+    table = {}
+    rows = dict(correct)
+    rows["global_or_local_sorm"] = [a or b for a, b in zip(correct["global"], correct["local_sorm"])]
+    rows["global_or_local_orm"] = [a or b for a, b in zip(correct["global"], correct["local_orm"])]
+    for name, flags in rows.items():
+        table[name] = {"all_drafts": share(flags), "incorrect_drafts": share([flags[i] for i in wrong])}
+    candidates = ("draft", "global", "local_sorm")
+    picks = [best_index([orm_final[c][i] for c in candidates]) for i in range(len(references))]
+    reranked = [correct[candidates[p]][i] for i, p in enumerate(picks)]
+    fixed = {name: set(i for i in wrong if correct[name][i]) for name in ("global", "local_sorm")}
+    return {
+        "refinement": table,
+        "fixed_by_global_only": len(fixed["global"] - fixed["local_sorm"]),
+        "fixed_by_local_only": len(fixed["local_sorm"] - fixed["global"]),
+        "fixed_by_both": len(fixed["global"] & fixed["local_sorm"]),
+        "reranking": {
+            "greedy": share(drafts_correct),
+            "orm_bo": bo_accuracy,
+            "orm_rerank_draft_global_local": share(reranked),
+            "oracle_draft_global_local": share([any(correct[c][i] for c in candidates) for i in range(len(references))]),
+        },
+    }
+
+
+def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, sorm_labels: Path,
+             models: Models) -> dict:
+    config = params.evaluate
+    task = get_task(params.task.name, params.task)
+    by_id = {q["question_id"]: q for q in read_table("questions", questions).to_pylist()}
+    draft_rows = read_table("drafts", drafts).to_pylist()
+    texts = [by_id[d["question_id"]]["question"] for d in draft_rows]
+    references = [by_id[d["question_id"]]["answer"] for d in draft_rows]
+    drafts_correct = [d["is_correct"] for d in draft_rows]
+    solutions = [Solution(d["draft"], d["final_answer"]) for d in draft_rows]
+    batch = params.generator.batch_size
+
+    student = HFGenerator(models.student, batch_size=batch)
+    sampling = config.sampling
+    raw = student.generate([student_prompt(t) for t in texts], n=sampling.k, temperature=sampling.temperature,
+                           top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, seed=sampling.seed)
+    samples = [[Solution.parse(c.text) for c in row] for row in raw]
+    scorers = {name: StepScorer.from_pretrained(getattr(models, name), batch_size=batch) for name in REWARD_MODELS}
+
+    def score_samples(scorer: StepScorer) -> list[list[list[float]]]:
+        flat = scorer.score([t for t, row in zip(texts, samples) for _ in row], [s.steps for row in samples for s in row])
+        return [flat[i * sampling.k : (i + 1) * sampling.k] for i in range(len(samples))]
+
+    student_result = student_measures(samples, references, drafts_correct, score_samples(scorers["orm"]),
+                                      score_samples(scorers["sorm"]), config.bo)
+
+    draft_scores = {name: scorer.score(texts, [s.steps for s in solutions]) for name, scorer in scorers.items()}
+    reward_result = {name: reward_model_measures(draft_scores[name], draft_rows, config.threshold)
+                     for name in REWARD_MODELS}
+
+    refine = dict(max_new_tokens=config.max_new_tokens)
+    local = HFGenerator(models.refiner_local, batch_size=batch)
+    value_marks = []
+    for row in draft_scores["sorm"]:
+        best = best_index(row) + 1 if row else None  # the step of highest value; [BAD] goes after it
+        value_marks.append(best + 1 if best is not None and best < len(row) else None)
+    variants = {
+        "draft": solutions,
+        "global": refine_all(HFGenerator(models.refiner_global, batch_size=batch), texts, solutions, None, **refine),
+        "local_orm": refine_all(local, texts, solutions,
+                                [first_bad_step(r, config.threshold) for r in draft_scores["orm"]], **refine),
+        "local_sorm": refine_all(local, texts, solutions,
+                                 [first_bad_step(r, config.threshold) for r in draft_scores["sorm"]], **refine),
+        "value": refine_all(HFGenerator(models.refiner_value, batch_size=batch), texts, solutions, value_marks,
+                            **refine),
+    }
+    orm_final = {name: final_scores(scorers["orm"], texts, variants[name]) for name in ("draft", "global", "local_sorm")}
+    refinement_result = refinement_measures(variants, references, drafts_correct, orm_final,
+                                            student_result[f"orm_bo{config.bo}"])
+    quality = label_quality(read_table("sorm_labels", sorm_labels).to_pylist(),
+                            read_table("rollouts", rollouts).to_pylist(), by_id, task)
+    return {
+        "drafts": len(draft_rows),
+        "student": student_result,
+        "reward_models": reward_result,
+        "sorm_label_quality": quality,
+        **refinement_result,
+    }
