@@ -359,7 +359,8 @@ def refine(
 ) -> None:
     """Refine drafts from any model: ORM score, SORM step scores, the located bad step, global and
     local refinements, and the answer the ORM picks among draft + refinements, with the reason."""
-    from factory.generation.hf import HFGenerator
+    from factory.generation import make_generator
+    from factory.params import GeneratorParams
     from factory.refine import Refinery, read_drafts, refine_file
     from factory.scoring import StepScorer
 
@@ -368,11 +369,12 @@ def refine(
             raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
         read_drafts(input_path)  # a bad file fails before any model loads
         _need(orm, sorm, global_refiner, local_refiner)
+        generation = GeneratorParams(batch_size=batch_size)  # vLLM where it is installed on a GPU, else hf
         refinery = Refinery(
             orm=StepScorer.from_pretrained(orm),
             sorm=StepScorer.from_pretrained(sorm),
-            global_refiner=HFGenerator(global_refiner, batch_size=batch_size),
-            local_refiner=HFGenerator(local_refiner, batch_size=batch_size),
+            global_refiner=make_generator(generation, global_refiner),
+            local_refiner=make_generator(generation, local_refiner),
             threshold=threshold,
             max_new_tokens=max_new_tokens,
         )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factory.generation.hf import HFGenerator
+from factory.generation import make_generator
 from factory.metrics import binary_report, best_index, first_bad_step, majority_answer, share, solution_score, AGGREGATORS
 from factory.params import Params
 from factory.prompts import student_prompt
@@ -38,6 +38,7 @@ def student_measures(samples: list[list[Solution]], references: list[str], draft
     k = len(samples[0]) if samples else 0
     result = {
         "k": k,
+        "bo": bo,
         "maj1": share(drafts_correct),
         f"maj{k}": share([majority_answer([s.answer for s in row]) == answers.normalise_number(ref)
                           for row, ref in zip(samples, references)]),
@@ -135,7 +136,7 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     solutions = [Solution(d["draft"], d["final_answer"]) for d in draft_rows]
     batch = params.generator.batch_size
 
-    student = HFGenerator(models.student, batch_size=batch)
+    student = make_generator(params.generator, models.student)
     sampling = config.sampling
     raw = student.generate([student_prompt(t) for t in texts], n=sampling.k, temperature=sampling.temperature,
                            top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, seed=sampling.seed)
@@ -154,19 +155,20 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
                      for name in REWARD_MODELS}
 
     refine = dict(max_new_tokens=config.max_new_tokens)
-    local = HFGenerator(models.refiner_local, batch_size=batch)
+    local = make_generator(params.generator, models.refiner_local)
     value_marks = []
     for row in draft_scores["sorm"]:
         best = best_index(row) + 1 if row else None  # the step of highest value; [BAD] goes after it
         value_marks.append(best + 1 if best is not None and best < len(row) else None)
     variants = {
         "draft": solutions,
-        "global": refine_all(HFGenerator(models.refiner_global, batch_size=batch), texts, solutions, None, **refine),
+        "global": refine_all(make_generator(params.generator, models.refiner_global), texts, solutions, None,
+                             **refine),
         "local_orm": refine_all(local, texts, solutions,
                                 [first_bad_step(r, config.threshold) for r in draft_scores["orm"]], **refine),
         "local_sorm": refine_all(local, texts, solutions,
                                  [first_bad_step(r, config.threshold) for r in draft_scores["sorm"]], **refine),
-        "value": refine_all(HFGenerator(models.refiner_value, batch_size=batch), texts, solutions, value_marks,
+        "value": refine_all(make_generator(params.generator, models.refiner_value), texts, solutions, value_marks,
                             **refine),
     }
     orm_final = {name: final_scores(scorers["orm"], texts, variants[name]) for name in ("draft", "global", "local_sorm")}

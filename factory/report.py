@@ -38,7 +38,7 @@ def _claims(result: dict) -> list[str]:
         f"{holds(result['fixed_by_global_only'] > 0 and result['fixed_by_local_only'] > 0)} "
         f"(global only {result['fixed_by_global_only']}, local only {result['fixed_by_local_only']}, "
         f"both {result['fixed_by_both']}).",
-        f"ORM-reranked draft + global + local beats ORM-reranked Bo{result['student'].get('bo', 3)}: "
+        f"ORM-reranked draft + global + local beats ORM-reranked Bo{result['student']['bo']}: "
         f"{holds((rerank['orm_rerank_draft_global_local'] or 0) > (rerank['orm_bo'] or 0))} "
         f"({_pct(rerank['orm_rerank_draft_global_local'])} vs {_pct(rerank['orm_bo'])}).",
     ]
@@ -78,7 +78,7 @@ def markdown(result: dict, *, task: str) -> str:
     out += ["", "## Reranking (paper Figure 4)", "", "| method | accuracy | paper |", "|---|---|---|"]
     rerank = result["reranking"]
     out += [f"| greedy draft | {_pct(rerank['greedy'])} | {PAPER_GREEDY} |",
-            f"| ORM-reranked best of {student.get('bo', 3)} samples | {_pct(rerank['orm_bo'])} | see Figure 4 |",
+            f"| ORM-reranked best of {student['bo']} samples | {_pct(rerank['orm_bo'])} | see Figure 4 |",
             f"| ORM-reranked draft + global + local | {_pct(rerank['orm_rerank_draft_global_local'])} | "
             f"{PAPER_RERANKED} |",
             f"| oracle over draft + global + local | {_pct(rerank['oracle_draft_global_local'])} | see Figure 4 |", ""]
