@@ -150,19 +150,6 @@ class TrainingParams:
 
 
 @dataclass(frozen=True)
-class SftParams:
-    """Supervised fine-tuning of the student on reference solutions, then a greedy test score."""
-
-    train: TrainingParams = field(default_factory=TrainingParams)
-    eval_questions: int = 200
-    max_new_tokens: int = 160
-
-    def __post_init__(self) -> None:
-        _require(self.eval_questions >= 1, "eval_questions must be >= 1")
-        _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
-
-
-@dataclass(frozen=True)
 class SamplingParams:
     """K samples per prompt at a temperature (0 = greedy)."""
 
@@ -176,6 +163,22 @@ class SamplingParams:
         _require(self.k >= 1, "k must be >= 1")
         _require(self.temperature >= 0, "temperature must be >= 0")
         _require(0 < self.top_p <= 1, "top_p must be in (0, 1]")
+        _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True)
+class SftParams:
+    """Supervised fine-tuning of the student on reference solutions, then a greedy test score."""
+
+    train: TrainingParams = field(default_factory=TrainingParams)
+    eval_questions: int = 200
+    max_new_tokens: int = 160
+    # a task without reference solutions (SVAMP) gets its first student data by 1-shot prompting
+    # the base model: `bootstrap.k` samples per train question, the correct ones kept
+    bootstrap: SamplingParams = field(default_factory=SamplingParams)
+
+    def __post_init__(self) -> None:
+        _require(self.eval_questions >= 1, "eval_questions must be >= 1")
         _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
 
 

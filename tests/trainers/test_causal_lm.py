@@ -52,3 +52,27 @@ def test_a_tiny_run_lowers_the_loss_and_saves_everything(tiny_model, tmp_path):
     assert last < first and stats["steps"] == 30
     assert (out / "train_params.json").is_file() and (out / "config.json").is_file()
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_a_task_without_solutions_bootstraps_from_one_shot_samples(tiny_model, monkeypatch):
+    """SVAMP's first student data: the base model's correct, de-duplicated 1-shot samples."""
+    import factory.sft as sft
+    from factory.generation import Completion
+    from factory.params import parse_params
+
+    seen = {}
+
+    class OneShot:
+        def generate(self, prompts, *, n, stop=(), **_):
+            seen["prompts"], seen["stop"] = prompts, stop
+            # per question: a correct sample twice (kept once), then a wrong one (dropped)
+            return [[Completion("x = <<2+2=4>>4\n#### 4", 9)] * 2 + [Completion("#### 5", 2)] for _ in prompts]
+
+    monkeypatch.setattr(sft, "make_generator", lambda params, path: OneShot())
+    params = parse_params({"sft": {"bootstrap": {"k": 3}}})
+    questions = [{"question_id": "svamp-train-00000", "question": "What is 2 + 2?", "answer": "4"},
+                 {"question_id": "svamp-train-00001", "question": "What is 1 + 3?", "answer": "4"}]
+    pairs = sft.one_shot_solutions(params, base_model=tiny_model, questions=questions)
+    assert pairs == [("What is 2 + 2?", "x = <<2+2=4>>4\n#### 4"), ("What is 1 + 3?", "x = <<2+2=4>>4\n#### 4")]
+    assert seen["prompts"][0].count("Question:") == 2 and seen["prompts"][0].endswith("What is 2 + 2?\nAnswer:\n")
+    assert seen["stop"] == ("\n\nQuestion:",)
