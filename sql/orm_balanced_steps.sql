@@ -8,30 +8,39 @@ with rollouts as (
     where len(steps) > 0
 ),
 
+class_sizes as (
+    select
+        question_id,
+        count(*) filter (where is_correct) as n_correct,
+        count(*) filter (where not is_correct) as n_incorrect
+    from rollouts
+    group by question_id
+),
+
 drawn as (
     select
         *,
         -- seeded hash of the text (as in sorm_steps): a reproducible random choice, whatever the file order
         row_number() over (
             partition by question_id, is_correct order by hash(rollout_id || ':' || $seed), rollout_id
-        ) as draw,
-        count(*) filter (where is_correct) over (partition by question_id) as n_correct,
-        count(*) filter (where not is_correct) over (partition by question_id) as n_incorrect
+        ) as draw
     from rollouts
 ),
 
 kept as (
-    select * from drawn
+    select drawn.*
+    from drawn
+    join class_sizes using (question_id)
     where draw <= least(n_correct, n_incorrect)
 ),
 
 final as (
     select
         rollout_id,
-        cast(step as integer) as step,
+        cast(generate_subscripts(steps, 1) as integer) as step,
         question_id,
         cast(is_correct as tinyint) as label
-    from kept, unnest(range(1, len(steps) + 1)) as prefix(step)
+    from kept
 )
 
 select * from final

@@ -7,7 +7,8 @@ with rollouts as (
 ),
 
 verifications as (
-    select rollout_id, step, verifier_idx, continuation, continuation_numbers, final_answer, is_correct
+    -- no continuation texts yet: the chosen one joins in at the end, so millions are not carried along
+    select rollout_id, step, verifier_idx, continuation[1] as first_step, continuation_numbers, is_correct
     from read_parquet($verifications)
     -- a value needs every verifier of every step: a backward search stops early, so its
     -- verifications measure no values and give no pairs
@@ -20,8 +21,8 @@ counted as (
         rollouts.rollout_id,
         verifications.step,
         verifications.verifier_idx,
-        verifications.continuation,
-        verifications.final_answer,
+        verifications.first_step,
+        rollouts.steps[verifications.step + 1] as next_draft_step,
         verifications.is_correct
             and (rollouts.step_results[verifications.step] is null
                 or list_contains(verifications.continuation_numbers, rollouts.step_results[verifications.step]))
@@ -45,31 +46,32 @@ best_steps as (
     ) = 1
 ),
 
-pairs as (
-    select
-        rollouts.rollout_id as draft_rollout_id,
-        cast(best_steps.best_step + 1 as integer) as bad_step,
-        rollouts.question_id,
-        rollouts.steps as draft,
-        rollouts.final_answer as draft_answer,
-        list_concat(rollouts.steps[1:best_steps.best_step], counted.continuation) as target,
-        counted.final_answer as target_answer,
-        counted.verifier_idx,
-        row_number() over (partition by rollouts.rollout_id order by counted.verifier_idx) as draw
-    from best_steps
-    join rollouts using (rollout_id)
-    join counted
-        on counted.rollout_id = best_steps.rollout_id
-        and counted.step = best_steps.best_step
+chosen as (
+    -- the first counting continuation of P_{i*} that leaves the draft's path right after i*:
+    -- one that repeats step i*+1 would teach nothing new
+    select counted.rollout_id, counted.step, min(counted.verifier_idx) as verifier_idx
+    from counted
+    join best_steps
+        on best_steps.rollout_id = counted.rollout_id
+        and best_steps.best_step = counted.step
     where counted.counts
-        -- the target must leave the draft's path right after i*, or it would teach nothing new
-        and counted.continuation[1] is distinct from rollouts.steps[best_steps.best_step + 1]
+        and counted.first_step is distinct from counted.next_draft_step
+    group by counted.rollout_id, counted.step
 ),
 
 final as (
-    select * exclude (draw)
-    from pairs
-    where draw = 1
+    select
+        rollouts.rollout_id as draft_rollout_id,
+        cast(chosen.step + 1 as integer) as bad_step,
+        rollouts.question_id,
+        rollouts.steps as draft,
+        rollouts.final_answer as draft_answer,
+        list_concat(rollouts.steps[1:chosen.step], texts.continuation) as target,
+        texts.final_answer as target_answer,
+        chosen.verifier_idx
+    from chosen
+    join rollouts using (rollout_id)
+    join read_parquet($verifications) as texts using (rollout_id, step, verifier_idx)
 )
 
 select * from final

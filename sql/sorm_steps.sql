@@ -5,6 +5,15 @@ with labels as (
     select * from read_parquet($sorm_labels)
 ),
 
+class_sizes as (
+    select
+        step,
+        count(*) filter (where label = 1) as n_positive,
+        count(*) filter (where label = 0) as n_negative
+    from labels
+    group by step
+),
+
 drawn as (
     select
         *,
@@ -13,15 +22,15 @@ drawn as (
         -- reorder rows. rollout_id settles the (unlikely) hash ties.
         row_number() over (
             partition by step, label order by hash(rollout_id || ':' || $seed), rollout_id
-        ) as draw,
-        count(*) filter (where label = 1) over (partition by step) as n_positive,
-        count(*) filter (where label = 0) over (partition by step) as n_negative
+        ) as draw
     from labels
 ),
 
 final as (
     select rollout_id, step, question_id, label, raw_label, n_verifiers, n_correct, n_consistent
     from drawn
+    join class_sizes using (step)
+    -- the rarer class at this step is kept whole, the other cut to its size
     where draw <= least(n_positive, n_negative)
 )
 

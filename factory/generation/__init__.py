@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,8 @@ def make_generator(params: GeneratorParams, model_path: str | Path) -> Generator
     if backend == "auto":
         backend = "vllm" if _vllm_usable() else "hf"
     if backend == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise GloreError("generator.backend is vllm, but vllm is not installed (pip install -e '.[vllm]')")
         from factory.generation.vllm import VLLMGenerator
 
         return VLLMGenerator(model_path, params=params)
@@ -82,8 +85,6 @@ def context_error(prompt_tokens: int, max_new_tokens: int, context: int) -> Glor
 
 
 def _vllm_usable() -> bool:
-    import importlib.util
-
     if importlib.util.find_spec("vllm") is None:
         return False
     import torch

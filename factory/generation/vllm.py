@@ -7,6 +7,7 @@ and the prefixes of one rollout share their prefill through the prefix cache.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,8 +17,8 @@ from factory import GloreError
 from factory.generation import Completion, context_error, cut_at_answer
 from factory.params import GeneratorParams
 
-# (prompt token ids, seed) for each prompt; the sampling options shared by all of them.
-Request = tuple[list[int], int]
+# What an engine gets per prompt: its token ids and its seed (the sampling options are shared).
+_Request = tuple[list[int], int]
 
 
 class VLLMGenerator:
@@ -35,7 +36,9 @@ class VLLMGenerator:
         else:
             self.engines = [
                 _EngineProcess(model_path, params, devices)
-                for devices in _devices_per_rank(params.data_parallel_size, params.tensor_parallel_size)
+                for devices in _devices_per_rank(
+                    params.data_parallel_size, params.tensor_parallel_size * params.pipeline_parallel_size
+                )
             ]
         self.context = self.engines[0].submit("context").result()
 
@@ -59,17 +62,18 @@ class VLLMGenerator:
         if longest + max_new_tokens > self.context:
             raise context_error(longest, max_new_tokens, self.context)
         requests = list(zip(token_ids, _request_seeds(seed, len(prompts))))
-        options = {"n": n, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens, "stop": list(stop)}
+        options = {
+            "n": n, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens, "stop": list(stop)
+        }
         # Contiguous shards keep the prefixes of one rollout on one engine, where they share cache.
         shards = _split(requests, len(self.engines))
         pending = [engine.submit("generate", shard, options) for engine, shard in zip(self.engines, shards)]
         return [completions for future in pending for completions in future.result()]
 
-    def prefix_cache_hit_rate(self) -> float | None:
-        """Share of prompt tokens served from the prefix cache since the engines started."""
+    def prefix_cache_counts(self) -> tuple[int, int]:
+        """(prompt tokens looked up, tokens found) in the prefix cache since the engines started."""
         counts = [future.result() for future in [engine.submit("cache_counts") for engine in self.engines]]
-        queries, hits = sum(q for q, _ in counts), sum(h for _, h in counts)
-        return hits / queries if queries else None
+        return sum(queries for queries, _ in counts), sum(hits for _, hits in counts)
 
     def reset_prefix_cache(self) -> None:
         """Forget cached prefixes, so that a benchmark's repeated runs each start cold."""
@@ -87,6 +91,7 @@ class _Engine:
         self.llm = LLM(
             model=model_path,
             tensor_parallel_size=params.tensor_parallel_size,
+            pipeline_parallel_size=params.pipeline_parallel_size,
             distributed_executor_backend=None if backend == "auto" else backend,
             gpu_memory_utilization=params.gpu_memory_utilization,
             dtype=params.dtype,
@@ -95,6 +100,10 @@ class _Engine:
             **({"block_size": params.block_size} if params.block_size else {}),
             disable_log_stats=False,  # keeps the prefix-cache counters
         )
+        # At exit multiprocessing waits for its child processes before vLLM's own clean-up stops
+        # the engine-core process, and so waits forever; a finalizer of ours runs first (and
+        # when this engine is dropped, freeing its GPUs for the next model).
+        multiprocessing.util.Finalize(self, self.llm.llm_engine.engine_core.shutdown, exitpriority=10)
 
     def submit(self, method: str, *args) -> Future:
         """Run `method` now; a finished future, so callers treat every engine alike."""
@@ -105,7 +114,7 @@ class _Engine:
     def context(self) -> int:
         return self.llm.llm_engine.model_config.max_model_len
 
-    def generate(self, requests: list[Request], options: dict) -> list[list[Completion]]:
+    def generate(self, requests: list[_Request], options: dict) -> list[list[Completion]]:
         from vllm import SamplingParams
 
         n = options["n"]
@@ -149,7 +158,7 @@ class _EngineProcess:
     def __init__(self, model_path: str, params: GeneratorParams, devices: str | None) -> None:
         self.pool = ProcessPoolExecutor(
             max_workers=1,
-            # vLLM cannot start in a forked child of a process that has touched CUDA.
+            # A forked child cannot use CUDA once the parent has initialised it (counting GPUs does).
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_engine,
             initargs=(model_path, params, devices),
@@ -184,7 +193,7 @@ def _devices_per_rank(ranks: int, per_rank: int) -> list[str | None]:
         return [None] * ranks
     if len(gpus) < ranks * per_rank:
         raise GloreError(
-            f"data_parallel_size {ranks} x tensor_parallel_size {per_rank} needs {ranks * per_rank} GPUs, "
+            f"{ranks} data-parallel engines of {per_rank} GPU(s) each need {ranks * per_rank} GPUs, "
             f"{len(gpus)} visible"
         )
     return [",".join(gpus[rank * per_rank : (rank + 1) * per_rank]) for rank in range(ranks)]

@@ -4,6 +4,15 @@ with labels as (
     select * from candidate
 ),
 
+class_sizes as (
+    select
+        step,
+        count(*) filter (where label = 1) as positives_at_step,
+        count(*) filter (where label = 0) as negatives_at_step
+    from labels
+    group by step
+),
+
 final as (
     select
         count(*) over (partition by rollout_id, step) as rows_per_key,
@@ -11,9 +20,10 @@ final as (
         label,
         raw_label,
         lead(label) over (partition by rollout_id order by step) as next_label,
-        count(*) filter (where label = 1) over (partition by step) as positives_at_step,
-        count(*) filter (where label = 0) over (partition by step) as negatives_at_step
+        class_sizes.positives_at_step,
+        class_sizes.negatives_at_step
     from labels
+    join class_sizes using (step)
 )
 
 select * from final

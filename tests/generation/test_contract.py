@@ -40,7 +40,8 @@ def started(memorised_model):
             cache[backend] = make_generator(backend_params(backend), memorised_model)
         return cache[backend]
 
-    return get
+    yield get
+    cache.clear()  # a dropped vLLM engine stops now, not at exit after pytest has closed its output
 
 
 @pytest.fixture(params=BACKENDS)
