@@ -10,7 +10,8 @@ and the peak resident memory of the child (DuckDB, Arrow and the Great Expectati
     python benchmarks/label.py --verifications 1000000
     python benchmarks/label.py --verifications 10000000 --runs 3 --out bench-label.json
 
-Timings on a shared machine are noisy: the median of several runs is the figure to quote.
+Timings on a shared machine are noisy: the median of several runs is the figure to quote, with
+the CPU time beside it and the load average, which says how much else was running.
 """
 
 from __future__ import annotations
@@ -139,7 +140,9 @@ def run_label(folder: Path, params: Path) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"glore label failed (exit {os.waitstatus_to_exitcode(status)})")
     summary = json.loads((folder / "label.json").read_text())
-    return {"wall_s": round(wall, 2), "stage_s": summary["wall_seconds"], "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    return {"wall_s": round(wall, 2), "stage_s": summary["wall_seconds"],
+            # CPU time (all threads) moves less than wall time when other work shares the cores
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024),
             "rows": {name: value["rows"] for name, value in summary.items() if isinstance(value, dict)}}
 
 
@@ -161,6 +164,8 @@ def main() -> None:
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
         report["wall_s_median"] = statistics.median(run["wall_s"] for run in runs)
         report["stage_s_median"] = statistics.median(run["stage_s"] for run in runs)
+        report["cpu_s_median"] = statistics.median(run["cpu_s"] for run in runs)
+        report["load_average_after"] = round(os.getloadavg()[0], 2)  # other work on the machine
         report["peak_rss_mb_max"] = max(run["peak_rss_mb"] for run in runs)
         report["runs"] = runs
     text = json.dumps(report, indent=2)

@@ -136,10 +136,11 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     solutions = [Solution(d["draft"], d["final_answer"]) for d in draft_rows]
     batch = params.generator.batch_size
 
-    student = make_generator(params.generator, models.student)
     sampling = config.sampling
-    raw = student.generate([student_prompt(t) for t in texts], n=sampling.k, temperature=sampling.temperature,
-                           top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, seed=sampling.seed)
+    raw = make_generator(params.generator, models.student).generate(
+        [student_prompt(t) for t in texts], n=sampling.k, temperature=sampling.temperature, top_p=sampling.top_p,
+        max_new_tokens=sampling.max_new_tokens, seed=sampling.seed,
+    )
     samples = [[Solution.parse(c.text) for c in row] for row in raw]
     scorers = {name: StepScorer.from_pretrained(getattr(models, name), batch_size=batch) for name in REWARD_MODELS}
 
@@ -154,23 +155,22 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     reward_result = {name: reward_model_measures(draft_scores[name], draft_rows, config.threshold)
                      for name in REWARD_MODELS}
 
-    refine = dict(max_new_tokens=config.max_new_tokens)
-    local = make_generator(params.generator, models.refiner_local)
+    local_marks = {name: [first_bad_step(r, config.threshold) for r in draft_scores[name]] for name in ("orm", "sorm")}
     value_marks = []
     for row in draft_scores["sorm"]:
         best = best_index(row) + 1 if row else None  # the step of highest value; [BAD] goes after it
         value_marks.append(best + 1 if best is not None and best < len(row) else None)
-    variants = {
-        "draft": solutions,
-        "global": refine_all(make_generator(params.generator, models.refiner_global), texts, solutions, None,
-                             **refine),
-        "local_orm": refine_all(local, texts, solutions,
-                                [first_bad_step(r, config.threshold) for r in draft_scores["orm"]], **refine),
-        "local_sorm": refine_all(local, texts, solutions,
-                                 [first_bad_step(r, config.threshold) for r in draft_scores["sorm"]], **refine),
-        "value": refine_all(make_generator(params.generator, models.refiner_value), texts, solutions, value_marks,
-                            **refine),
-    }
+
+    def refined_by(model: Path, *marks: list[int | None] | None) -> list[list[Solution]]:
+        # one refiner loaded at a time: on a GPU each vLLM engine claims most of the memory
+        generator = make_generator(params.generator, model)
+        return [refine_all(generator, texts, solutions, m, max_new_tokens=config.max_new_tokens) for m in marks]
+
+    (global_refined,) = refined_by(models.refiner_global, None)
+    local_orm, local_sorm = refined_by(models.refiner_local, local_marks["orm"], local_marks["sorm"])
+    (value_refined,) = refined_by(models.refiner_value, value_marks)
+    variants = {"draft": solutions, "global": global_refined, "local_orm": local_orm, "local_sorm": local_sorm,
+                "value": value_refined}
     orm_final = {name: final_scores(scorers["orm"], texts, variants[name]) for name in ("draft", "global", "local_sorm")}
     refinement_result = refinement_measures(variants, references, drafts_correct, orm_final,
                                             student_result[f"orm_bo{config.bo}"])

@@ -14,13 +14,14 @@ PAIR_TABLES = {"global": "refine_global", "local": "refine_local", "value": "ref
 def refinement_pairs(kind: str, pairs: list[dict], questions: list[dict]) -> tuple[list[str], list[str]]:
     """(prompt, completion) per pair: the question and the draft (with `[BAD]` before
     `bad_step` for local and value refinement) -> the whole correct target solution."""
-    by_id = {q["question_id"]: q for q in questions}
+    text = {q["question_id"]: q["question"] for q in questions}
     prompts, completions = [], []
     for pair in pairs:
-        question = by_id[pair["question_id"]]
         bad_step = None if kind == "global" else pair["bad_step"]
-        prompts.append(refine_prompt(question["question"], pair["draft"], bad_step))
-        completions.append(solution_text(pair["target"], question["answer"]))
+        # the draft as the refiner sees it at test time: its steps and its `#### answer` line
+        prompts.append(refine_prompt(text[pair["question_id"]], pair["draft"], bad_step,
+                                     draft_answer=pair["draft_answer"]))
+        completions.append(solution_text(pair["target"], pair["target_answer"]))
     return prompts, completions
 
 

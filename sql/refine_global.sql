@@ -1,21 +1,21 @@
 -- refine_global: global refinement pairs (GLoRe section 4.1). The refiner sees an incorrect
 -- draft and learns to rewrite it from scratch as a correct solution of the same question.
-with rollouts as (
-    select rollout_id, question_id, steps, final_answer, is_correct
+with drafts as (
+    select rollout_id, question_id
     from read_parquet($rollouts)
+    where not is_correct
 ),
 
 targets as (
     -- distinct target texts: correct rollouts that read alike stand for one target, named by
     -- the first of their rollout ids, so no draft is paired twice with the same text
     select question_id, min(rollout_id) as rollout_id
-    from rollouts
+    from read_parquet($rollouts)
     where is_correct
     group by question_id, steps, final_answer
 ),
 
 pairs as (
-    -- ids only: the texts join in after the choice, so the choice does not move them around
     select
         drafts.rollout_id as draft_rollout_id,
         targets.rollout_id as target_rollout_id,
@@ -25,23 +25,23 @@ pairs as (
             partition by drafts.rollout_id
             order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
         ) as draw
-    from rollouts as drafts
+    from drafts
     join targets using (question_id)
-    where not drafts.is_correct
 ),
 
 final as (
+    -- the texts join in only now, so that millions of candidate pairs are drawn on ids alone
     select
         pairs.draft_rollout_id,
         pairs.target_rollout_id,
         pairs.question_id,
-        drafts.steps as draft,
-        drafts.final_answer as draft_answer,
-        targets.steps as target,
-        targets.final_answer as target_answer
+        draft_texts.steps as draft,
+        draft_texts.final_answer as draft_answer,
+        target_texts.steps as target,
+        target_texts.final_answer as target_answer
     from pairs
-    join rollouts as drafts on drafts.rollout_id = pairs.draft_rollout_id
-    join rollouts as targets on targets.rollout_id = pairs.target_rollout_id
+    join read_parquet($rollouts) as draft_texts on draft_texts.rollout_id = pairs.draft_rollout_id
+    join read_parquet($rollouts) as target_texts on target_texts.rollout_id = pairs.target_rollout_id
     where pairs.draw <= $max_targets_per_draft
 )
 

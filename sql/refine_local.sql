@@ -2,25 +2,15 @@
 -- with a [BAD] marker before its first wrong step (added when prompts are formatted); the
 -- target keeps the steps before it and finishes them correctly.
 with rollouts as (
-    select rollout_id, question_id, steps, step_results, final_answer, is_correct
+    select rollout_id, question_id, step_results, is_correct
     from read_parquet($rollouts)
-),
-
-labels as (
-    select rollout_id, step, label
-    from read_parquet($sorm_labels)
-),
-
-verifications as (
-    select rollout_id, step, verifier_idx, continuation, continuation_numbers, final_answer, is_correct
-    from read_parquet($verifications)
 ),
 
 first_errors as (
     -- labels never rise along a rollout, so the first negative step is where the draft goes
     -- wrong: from P_{bad_step - 1} the answer is still reachable, from P_{bad_step} it is not
     select rollout_id, min(step) as bad_step
-    from labels
+    from read_parquet($sorm_labels)
     where label = 0
     group by rollout_id
 ),
@@ -29,8 +19,6 @@ drafts as (
     select
         rollouts.rollout_id,
         rollouts.question_id,
-        rollouts.steps,
-        rollouts.final_answer,
         first_errors.bad_step,
         rollouts.step_results[first_errors.bad_step - 1] as kept_result
     from rollouts
@@ -42,55 +30,70 @@ continued as (
     -- bad_step > 1: a verifier's continuation of P_{bad_step - 1} that reached the answer and,
     -- by rule 2 as in sorm_labels, used the last kept step's result. The lowest verifier_idx
     -- wins, which is the continuation a backward search stopped at.
-    select
-        drafts.rollout_id as draft_rollout_id,
-        drafts.bad_step,
-        drafts.question_id,
-        drafts.steps as draft,
-        drafts.final_answer as draft_answer,
-        list_concat(drafts.steps[1:drafts.bad_step - 1], verifications.continuation) as target,
-        verifications.final_answer as target_answer,
-        cast(null as varchar) as target_rollout_id,
-        verifications.verifier_idx,
-        row_number() over (partition by drafts.rollout_id order by verifications.verifier_idx) as draw
+    select drafts.rollout_id, drafts.bad_step, min(verifications.verifier_idx) as verifier_idx
     from drafts
-    join verifications
+    join read_parquet($verifications) as verifications
         on verifications.rollout_id = drafts.rollout_id
         and verifications.step = drafts.bad_step - 1
     where drafts.bad_step > 1
         and verifications.is_correct
         and (drafts.kept_result is null
             or list_contains(verifications.continuation_numbers, drafts.kept_result))
+    group by drafts.rollout_id, drafts.bad_step
 ),
 
 restarted as (
     -- bad_step = 1: no step is worth keeping, so the target is a correct rollout of the same
-    -- question, picked by a seeded hash; a question without one gives no pair
-    select
-        drafts.rollout_id as draft_rollout_id,
-        drafts.bad_step,
-        drafts.question_id,
-        drafts.steps as draft,
-        drafts.final_answer as draft_answer,
-        targets.steps as target,
-        targets.final_answer as target_answer,
-        targets.rollout_id as target_rollout_id,
-        cast(null as integer) as verifier_idx,
-        row_number() over (
-            partition by drafts.rollout_id
-            order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
-        ) as draw
+    -- question, picked by a seeded hash (as in sorm_steps); a question without one gives no pair
+    select drafts.rollout_id, drafts.bad_step, targets.rollout_id as target_rollout_id
     from drafts
     join rollouts as targets
         on targets.question_id = drafts.question_id
         and targets.is_correct
     where drafts.bad_step = 1
+    qualify row_number() over (
+        partition by drafts.rollout_id
+        order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
+    ) = 1
+),
+
+-- The texts join in only now, so that the choices above move ids, not millions of step lists.
+texts as (
+    select rollout_id, question_id, steps, final_answer
+    from read_parquet($rollouts)
 ),
 
 final as (
-    select * exclude (draw) from continued where draw = 1
+    select
+        drafts.rollout_id as draft_rollout_id,
+        continued.bad_step,
+        drafts.question_id,
+        drafts.steps as draft,
+        drafts.final_answer as draft_answer,
+        list_concat(drafts.steps[1:continued.bad_step - 1], verifications.continuation) as target,
+        verifications.final_answer as target_answer,
+        cast(null as varchar) as target_rollout_id,
+        continued.verifier_idx
+    from continued
+    join texts as drafts using (rollout_id)
+    join read_parquet($verifications) as verifications
+        on verifications.rollout_id = continued.rollout_id
+        and verifications.step = continued.bad_step - 1
+        and verifications.verifier_idx = continued.verifier_idx
     union all
-    select * exclude (draw) from restarted where draw = 1
+    select
+        drafts.rollout_id as draft_rollout_id,
+        restarted.bad_step,
+        drafts.question_id,
+        drafts.steps as draft,
+        drafts.final_answer as draft_answer,
+        targets.steps as target,
+        targets.final_answer as target_answer,
+        restarted.target_rollout_id,
+        cast(null as integer) as verifier_idx
+    from restarted
+    join texts as drafts using (rollout_id)
+    join texts as targets on targets.rollout_id = restarted.target_rollout_id
 )
 
 select * from final

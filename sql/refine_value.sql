@@ -34,29 +34,28 @@ counted as (
         and verifications.step < len(rollouts.steps)
 ),
 
-best_steps as (
-    -- the step i* with the most counting continuations; ties go to the later step, which keeps
-    -- more of the draft; a draft from which nothing reached the answer has no value pair
-    select rollout_id, step as best_step
+step_values as (
+    -- per prefix: its value (counting continuations) and the first counting continuation that
+    -- leaves the draft's path right after it (one that repeats the draft's next step would
+    -- teach nothing new)
+    select
+        rollout_id,
+        step,
+        count(*) filter (where counts) as value,
+        min(verifier_idx) filter (where counts and first_step is distinct from next_draft_step) as verifier_idx
     from counted
     group by rollout_id, step
-    having count(*) filter (where counts) > 0
-    qualify row_number() over (
-        partition by rollout_id order by count(*) filter (where counts) desc, step desc
-    ) = 1
 ),
 
 chosen as (
-    -- the first counting continuation of P_{i*} that leaves the draft's path right after i*:
-    -- one that repeats step i*+1 would teach nothing new
-    select counted.rollout_id, counted.step, min(counted.verifier_idx) as verifier_idx
-    from counted
-    join best_steps
-        on best_steps.rollout_id = counted.rollout_id
-        and best_steps.best_step = counted.step
-    where counted.counts
-        and counted.first_step is distinct from counted.next_draft_step
-    group by counted.rollout_id, counted.step
+    -- the step i* of highest value; ties go to the later step, which keeps more of the draft.
+    -- A draft from which nothing reached the answer, or whose i* has no continuation leaving
+    -- its path, has no value pair.
+    select rollout_id, step, verifier_idx
+    from step_values
+    where value > 0
+    qualify row_number() over (partition by rollout_id order by value desc, step desc) = 1
+        and verifier_idx is not null
 ),
 
 final as (

@@ -146,7 +146,6 @@ def refine_global() -> list[gxe.Expectation]:
         _always("draft_is_incorrect", "the draft is an incorrect rollout"),
         _always("target_is_correct", "the target is a correct rollout"),
         _always("one_question", "draft and target answer the pair's question"),
-        _always("texts_match", "draft and target are their rollouts' steps"),
     ]
 
 

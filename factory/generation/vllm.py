@@ -6,9 +6,12 @@ and the prefixes of one rollout share their prefill through the prefix cache.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.util
 import os
+import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -57,8 +60,8 @@ class VLLMGenerator:
             return []
         token_ids = self.tokenizer(list(prompts))["input_ids"]
         longest = max(map(len, token_ids))
-        # vLLM itself only refuses a prompt longer than the context and silently shortens
-        # max_tokens otherwise; refusing here keeps the contract of the hf backend.
+        # vLLM itself refuses only a prompt that fills the context alone, and otherwise stops
+        # short at the context's end; refusing here keeps the contract of the hf backend.
         if longest + max_new_tokens > self.context:
             raise context_error(longest, max_new_tokens, self.context)
         requests = list(zip(token_ids, _request_seeds(seed, len(prompts))))
@@ -85,10 +88,8 @@ class _Engine:
     """One vLLM `LLM` in this process."""
 
     def __init__(self, model_path: str, params: GeneratorParams) -> None:
-        from vllm import LLM
-
         backend = params.distributed_executor_backend
-        self.llm = LLM(
+        self.llm = _vllm().LLM(
             model=model_path,
             tensor_parallel_size=params.tensor_parallel_size,
             pipeline_parallel_size=params.pipeline_parallel_size,
@@ -115,13 +116,12 @@ class _Engine:
         return self.llm.llm_engine.model_config.max_model_len
 
     def generate(self, requests: list[_Request], options: dict) -> list[list[Completion]]:
-        from vllm import SamplingParams
-
         n = options["n"]
         # vLLM refuses n > 1 when greedy; greedy samples are identical, so decode once and copy.
         copies = n if options["temperature"] == 0 else 1
+        sampling_params = _vllm().SamplingParams
         sampling = [
-            SamplingParams(
+            sampling_params(
                 n=n // copies,
                 temperature=options["temperature"],
                 top_p=options["top_p"],
@@ -166,6 +166,19 @@ class _EngineProcess:
 
     def submit(self, method: str, *args) -> Future:
         return self.pool.submit(_call, method, *args)
+
+
+def _vllm():
+    """The vllm module, first imported on a thread of its own. vLLM keeps an exception from its
+    import where torchcodec is missing or finds no ffmpeg, and that traceback holds every frame
+    then on the stack; on a fresh thread none is ours, so a dropped engine can still be freed."""
+    if "vllm.entrypoints.llm" not in sys.modules:
+        thread = threading.Thread(target=importlib.import_module, args=("vllm.entrypoints.llm",))
+        thread.start()
+        thread.join()
+    import vllm
+
+    return vllm
 
 
 _ENGINE: _Engine | None = None  # the engine of a data-parallel worker process

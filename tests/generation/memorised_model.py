@@ -24,7 +24,8 @@ CONTEXT = 128  # max_position_embeddings: long enough for every solution, short 
 
 
 def build_memorised_model(out: Path) -> None:
-    """Train a 2-layer Llama on the three texts until greedy decoding reproduces them."""
+    """Train a 2-layer Llama on the three texts long enough (150 steps) for greedy decoding to
+    reproduce them; the contract tests would fail on any slip."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -49,6 +50,7 @@ def build_memorised_model(out: Path) -> None:
         )
     )
     rows = [ids + [tokenizer.eos_token_id] for ids in tokenizer(texts)["input_ids"]]
+    # Padding goes last, where causal attention keeps it out of every real token's view.
     width = max(map(len, rows))
     input_ids = torch.tensor([row + [tokenizer.pad_token_id] * (width - len(row)) for row in rows])
     labels = torch.where(input_ids == tokenizer.pad_token_id, -100, input_ids)

@@ -76,3 +76,17 @@ def test_a_task_without_solutions_bootstraps_from_one_shot_samples(tiny_model, m
     assert pairs == [("What is 2 + 2?", "x = <<2+2=4>>4\n#### 4"), ("What is 1 + 3?", "x = <<2+2=4>>4\n#### 4")]
     assert seen["prompts"][0].count("Question:") == 2 and seen["prompts"][0].endswith("What is 2 + 2?\nAnswer:\n")
     assert seen["stop"] == ("\n\nQuestion:",)
+
+
+def test_refiners_train_on_the_prompt_they_see_at_test_time():
+    """The pair's prompt must be exactly what `glore refine` and `evaluate` build for a draft."""
+    from factory.refine import Solution
+    from factory.prompts import refine_prompt
+    from factory.refiner import refinement_pairs
+
+    pair = {"question_id": "q", "draft": ["a = <<1+1=3>>3"], "draft_answer": "3", "bad_step": 1,
+            "target": ["a = <<1+1=2>>2"], "target_answer": "2"}
+    prompts, completions = refinement_pairs("local", [pair], [{"question_id": "q", "question": "1+1?"}])
+    draft = Solution.parse("a = <<1+1=3>>3\n#### 3")
+    assert prompts == [refine_prompt("1+1?", draft.steps, 1, draft_answer=draft.answer)]
+    assert completions == ["a = <<1+1=2>>2\n#### 2"]
