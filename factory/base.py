@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from factory import GloreError
+from factory import GloreError, first_line
 from factory.params import Params
 from factory.prompts import BAD_MARKER, prefix_prompt, solution_text
 from factory.tables import replace_dir
@@ -84,8 +84,8 @@ def copy_pretrained(source: str, out: Path) -> int:
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source)
-    except OSError as error:
-        raise GloreError(f"base.source {source!r}: cannot load a model ({str(error).splitlines()[0]})") from None
+    except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the source is at fault
+        raise GloreError(f"base.source {source!r}: cannot load a model ({first_line(error)})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.add_special_tokens({"additional_special_tokens": [BAD_MARKER]})

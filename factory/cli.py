@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from factory import GloreError
+from factory import GloreError, first_line
 
 app = typer.Typer(
     help="GLoRe dataset factory: student rollouts -> ORM / SORM labels -> refinement data.\n\n"
@@ -46,10 +46,11 @@ def run_stage(name: str, stage: Callable[[], dict], metrics: Path | None) -> Non
         summary = {"stage": name, **stage(), "wall_seconds": round(time.perf_counter() - started, 1)}
         if metrics is not None:
             write_json(summary, metrics)
-    except (GloreError, ValueError) as error:
+    # OSError too: a missing, unreadable or full disk is the user's to fix, like bad input
+    except (GloreError, ValueError, OSError) as error:
         if state["debug"]:
             raise
-        typer.echo(f"error: {name}: {error}", err=True)
+        typer.echo(f"error: {name}: {first_line(error)}", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps(summary, indent=2))
 
@@ -403,6 +404,33 @@ def sql(
     if relation is None:
         return
     relation.limit(limit).show(max_width=200)
+
+
+@app.command()
+def validate(
+    table: Annotated[str, typer.Argument(help="Table name: questions, rollouts, verifications, sorm_labels, "
+                                              "sorm_steps, orm_steps, orm_balanced_steps, refine_global, "
+                                              "refine_local, refine_value or drafts.")],
+    path: Annotated[Optional[Path], typer.Option(help="Parquet file (default: data/<table>.parquet).")] = None,
+    rollouts: Annotated[Path, typer.Option(help="Rollouts the pair and balanced tables are checked against.")] = Path(
+        "data/rollouts.parquet"
+    ),
+    verifications: Annotated[Path, typer.Option(help="Verifications the local and value pairs are checked "
+                                                     "against.")] = Path("data/verifications.parquet"),
+) -> None:
+    """Run a table's Great Expectations suite on demand. A failure names the table, the
+    expectation and a few failing rows by their keys, and exits 1."""
+    from factory.tables import SCHEMAS
+    from factory.validation import validate_path
+
+    def go() -> dict:
+        if table not in SCHEMAS:
+            raise GloreError(f"no table {table!r}; tables: {', '.join(SCHEMAS)}")
+        where = path or Path(f"data/{table}.parquet")
+        rows = validate_path(table, where, inputs={"rollouts": rollouts, "verifications": verifications})
+        return {"table": table, "path": str(where), "rows": rows, "valid": True}
+
+    run_stage("validate", go, None)
 
 
 def _need(*paths: Path) -> None:

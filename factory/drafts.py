@@ -8,17 +8,21 @@ knows its computation (arith), by the exact prefix truth as well.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from factory.duck import connect, run_sql
-from factory.generation import make_generator
+from factory.generation import Generator, make_generator
 from factory.params import Params, SamplingParams
-from factory.rollouts import sample_rollouts, summarise
-from factory.tables import SCHEMAS, read_table, write_table
-from factory.tasks import get_task
+from factory.rollouts import chunk_seed, chunked, sample_chunk, summarise_file
+from factory.shards import Shards, fingerprint
+from factory.tables import SCHEMAS, read_table
+from factory.tasks import Task, get_task
 from factory.verify import generator_sampler, verify_rollouts
 
 
@@ -28,7 +32,8 @@ def verifier_labels(rollouts: pa.Table, verifications: list[dict], params: Param
         rollouts_path, verifications_path = Path(folder) / "rollouts.parquet", Path(folder) / "verifications.parquet"
         pq.write_table(rollouts, rollouts_path)
         pq.write_table(pa.Table.from_pylist(verifications, schema=SCHEMAS["verifications"]), verifications_path)
-        connection = connect(memory_limit=params.label.memory_limit, threads=params.label.threads)
+        connection = connect(memory_limit=params.label.memory_limit, threads=params.label.threads,
+                             temp_directory=Path(folder) / "spill")
         labels = run_sql(
             connection,
             "sorm_labels",
@@ -41,19 +46,48 @@ def verifier_labels(rollouts: pa.Table, verifications: list[dict], params: Param
 
 
 def drafts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
+    """Draft and label the test questions a unit (one generator batch of questions) at a time,
+    each unit flushed to a shard, so a killed run resumes at its first unfinished unit."""
     task = get_task(params.task.name, params.task)
     test = [q for q in read_table("questions", questions).to_pylist() if q["split"] == "test"]
     if params.drafts.max_questions:
         test = test[: params.drafts.max_questions]
-    generator = make_generator(params.generator, model)
+    shards = Shards("drafts", out, fingerprint(task=params.task, generator=params.generator, drafts=params.drafts,
+                                               verify=params.verify, model=model, questions=questions))
+    resumed = len(shards.done)
+    generator = cache(lambda: make_generator(params.generator, model))
     greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=params.drafts.max_new_tokens)
-    rollouts = sample_rollouts(generator, task, test, greedy, questions_per_call=params.generator.batch_size,
-                               description="drafts")
-    by_id = {q["question_id"]: q for q in test}
+    units = []
+    with tqdm(total=len(test), desc="drafts", unit="question") as progress:
+        for index, chunk in enumerate(chunked(test, params.generator.batch_size)):
+            unit = f"{index:06d}"
+            units.append(unit)
+            if unit not in shards:
+                table, verifier_tokens = draft_chunk(generator(), task, chunk, params, greedy=greedy,
+                                                     seed=chunk_seed(greedy, index))
+                shards.add(unit, table, verifier_tokens=verifier_tokens)
+            progress.update(len(chunk))
+    verifier_tokens = shards.stats().get("verifier_tokens", 0)
+    shards.finish(units)
+    drafted = summarise_file(out)
+    return {
+        "drafts": drafted["rollouts"],
+        "maj1": drafted["correct_share"],
+        "verifier_tokens": verifier_tokens,
+        "draft_tokens": drafted["generated_tokens"],
+        "resumed_units": resumed,
+        "units": len(units),
+    }
+
+
+def draft_chunk(generator: Generator, task: Task, chunk: Sequence[dict], params: Params, *,
+                greedy: SamplingParams, seed: int) -> tuple[pa.Table, int]:
+    """The drafts table of `chunk` and the tokens its verifiers generated."""
+    rollouts = sample_chunk(generator, task, chunk, greedy, seed=seed)
+    by_id = {q["question_id"]: q for q in chunk}
     incorrect = [r for r in rollouts.to_pylist() if not r["is_correct"]]
-    sample = generator_sampler(generator, params.verify.sampling)
-    verifications = verify_rollouts(sample, task, incorrect, by_id, params.verify,
-                                    batch_size=params.generator.batch_size)
+    verifications = verify_rollouts(generator_sampler(generator, params.verify.sampling), task, incorrect, by_id,
+                                    params.verify, batch_size=params.generator.batch_size, progress_bar=False)
     labels = verifier_labels(rollouts, verifications, params)
     exact = getattr(task, "prefix_validity", None)
     rows = [
@@ -70,10 +104,4 @@ def drafts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
         }
         for r in rollouts.to_pylist()
     ]
-    write_table("drafts", pa.Table.from_pylist(rows, schema=SCHEMAS["drafts"]), out)
-    return {
-        "drafts": len(rows),
-        "maj1": summarise(rollouts)["correct_share"],
-        "verifier_tokens": sum(v["n_tokens"] for v in verifications),
-        "draft_tokens": summarise(rollouts)["generated_tokens"],
-    }
+    return pa.Table.from_pylist(rows, schema=SCHEMAS["drafts"]), sum(v["n_tokens"] for v in verifications)

@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
 
+from factory import GloreError
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 
-def connect(*, memory_limit: str = "2GB", threads: int = 2):
+def connect(*, memory_limit: str = "2GB", threads: int = 2, temp_directory: str | Path | None = None):
+    """An in-memory DuckDB that spills to `temp_directory` past `memory_limit` instead of failing.
+
+    Without a folder it gets one of its own under the system's temp folder, removed with the
+    connection (DuckDB's default, `.tmp` in the working directory, would litter the repo)."""
     import duckdb
 
-    # Past the memory limit DuckDB spills to its temp directory instead of failing.
-    return duckdb.connect(config={"memory_limit": memory_limit, "threads": threads})
+    own = temp_directory is None
+    if own:
+        temp_directory = tempfile.mkdtemp(prefix="glore-duckdb-")
+    try:
+        connection = duckdb.connect(
+            config={"memory_limit": memory_limit, "threads": threads, "temp_directory": str(temp_directory)}
+        )
+    except duckdb.Error as error:
+        if own:
+            shutil.rmtree(temp_directory, ignore_errors=True)
+        raise GloreError(f"cannot start DuckDB: {str(error).splitlines()[0]}") from None
+    if own:
+        weakref.finalize(connection, shutil.rmtree, temp_directory, ignore_errors=True)
+    return connection
 
 
 def run_sql(connection, name: str, parameters: Mapping[str, object]) -> pa.Table:
@@ -24,6 +45,12 @@ def run_sql(connection, name: str, parameters: Mapping[str, object]) -> pa.Table
     Only the parameters the query names are bound (DuckDB refuses extra ones), so a stage can
     offer one set of parameters to all its files."""
     query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    named = set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", query)))
+    named = parameters_of(name)
     bound = {key: value for key, value in parameters.items() if key in named}
     return connection.sql(query, params=bound).to_arrow_table()
+
+
+def parameters_of(name: str) -> set[str]:
+    """The `$name` parameters that `sql/<name>.sql` uses (comments aside)."""
+    query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", query)))

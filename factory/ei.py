@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from factory.generation import make_generator
 from factory.params import Params
 from factory.prompts import solution_text, student_prompt
-from factory.rollouts import greedy_accuracy, sample_rollouts
+from factory.rollouts import greedy_accuracy, sample_into
+from factory.shards import Shards, fingerprint
 from factory.tables import read_table, replace_dir
 from factory.tasks import get_task
 
@@ -56,23 +58,34 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
             "greedy_accuracy"
         ]
 
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.rounds.", dir=out.parent))
-    try:
-        best_model, best, chosen = sft_model, dev_accuracy(sft_model), 0
-        history = [{"round": 0, "dev_maj1": best, "dataset": len(reference), "new_solutions": 0}]
-        dataset: dict[tuple[str, str], str] = {}
-        for round_number in range(1, config.max_rounds + 1):
-            generator = make_generator(params.generator, best_model)
-            per_call = max(1, params.generator.batch_size // config.sampling.k)
-            sampling = dataclasses.replace(config.sampling, seed=config.sampling.seed + round_number)
-            samples = sample_rollouts(generator, task, sampled, sampling, questions_per_call=per_call,
-                                      description=f"ei round {round_number}")
-            before = len(dataset)
-            dataset.update(correct_solutions(samples.to_pylist()))
-            pairs = (reference if config.with_reference else []) + [
-                (question_text[question_id], text) for (question_id, _), text in sorted(dataset.items())
-            ]
-            candidate = work / f"round{round_number}"
+    # A folder named by everything the rounds depend on: rerun after a kill, the stage finds the
+    # units sampled and the round models trained so far (the trainer swaps a model in whole, so
+    # one that exists is complete); other configurations' leftovers are removed.
+    key = fingerprint(task=params.task, generator=params.generator, ei=config, base_model=base_model,
+                      sft_model=sft_model, questions=questions)
+    work = out.parent / f".{out.name}.ei-{key[:16]}"
+    for stale in out.parent.glob(f".{out.name}.ei-*"):
+        if stale != work:
+            shutil.rmtree(stale, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    best_model, best, chosen = sft_model, dev_accuracy(sft_model), 0
+    history = [{"round": 0, "dev_maj1": best, "dataset": len(reference), "new_solutions": 0}]
+    dataset: dict[tuple[str, str], str] = {}
+    for round_number in range(1, config.max_rounds + 1):
+        per_call = max(1, params.generator.batch_size // config.sampling.k)
+        sampling = dataclasses.replace(config.sampling, seed=config.sampling.seed + round_number)
+        shards = Shards("rollouts", work / f"round{round_number}.parquet",
+                        fingerprint(round=round_number, model=best_model))
+        generator = cache(lambda model=best_model: make_generator(params.generator, model))
+        units = sample_into(shards, generator, task, sampled, sampling, questions_per_call=per_call,
+                            description=f"ei round {round_number}")
+        before = len(dataset)
+        dataset.update(correct_solutions(shards.read(units).to_pylist()))
+        pairs = (reference if config.with_reference else []) + [
+            (question_text[question_id], text) for (question_id, _), text in sorted(dataset.items())
+        ]
+        candidate = work / f"round{round_number}"
+        if not candidate.exists():
             train_causal_lm(
                 base_model=base_model,
                 prompts=[student_prompt(question) for question, _ in pairs],
@@ -80,16 +93,16 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
                 params=config.train,
                 out=candidate,
             )
-            accuracy = dev_accuracy(candidate)
-            history.append({"round": round_number, "dev_maj1": accuracy, "dataset": len(pairs),
-                            "new_solutions": len(dataset) - before})
-            if accuracy - best <= config.min_improvement:
-                break
-            best_model, best, chosen = candidate, accuracy, round_number
-        staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        shutil.rmtree(staged)
-        shutil.copytree(best_model, staged)
-        replace_dir(staged, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        accuracy = dev_accuracy(candidate)
+        history.append({"round": round_number, "dev_maj1": accuracy, "dataset": len(pairs),
+                        "new_solutions": len(dataset) - before})
+        if accuracy - best <= config.min_improvement:
+            break
+        best_model, best, chosen = candidate, accuracy, round_number
+    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    shutil.rmtree(staged)
+    shutil.copytree(best_model, staged)
+    replace_dir(staged, out)
+    # only once the student is in place: a failed or killed run keeps its rounds to resume from
+    shutil.rmtree(work, ignore_errors=True)
     return {"rounds": history, "chosen_round": chosen, "dev_maj1": best}

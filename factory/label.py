@@ -6,16 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from factory import GloreError
 from factory.duck import SQL_DIR, connect, run_sql
+from factory.expectations import validate_file
 from factory.params import LabelParams
-from factory.tables import SCHEMAS, write_table
+from factory.tables import require_columns, write_table
 
 # In order: a file may read the tables made before it (sorm_steps and refine_local read sorm_labels).
 OUTPUTS = (
@@ -35,8 +36,9 @@ def label(
     """Write every table of OUTPUTS into `out_dir`, all or none. `value_pairs`: the verifications
     come from an exhaustive search, the only one that measures the value of every step."""
     for name, path in (("rollouts", rollouts), ("verifications", verifications)):
-        _check_columns(name, path)
-    connection = connect(memory_limit=params.memory_limit, threads=params.threads)
+        require_columns(name, path)
+        # inputs can come from any source: none is used unless it passes its suite
+        validate_file(name, path, memory_limit=params.memory_limit)
     parameters: dict[str, object] = {
         "rollouts": str(rollouts),
         "verifications": str(verifications),
@@ -48,34 +50,23 @@ def label(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".label.", dir=out_dir))
     try:
-        summary = {}
-        for name in OUTPUTS:
-            path = staging / f"{name}.parquet"
-            table = _query(connection, name, parameters)
-            write_table(name, table, path, checks=derive_checks(connection, name, table, parameters))
-            parameters[name] = str(path)
-            summary[name] = _summarise(table)
-        summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(rollouts, staging)
+        # DuckDB spills beside the outputs (a data disk, not a small /tmp), cleaned up with them
+        with closing(connect(memory_limit=params.memory_limit, threads=params.threads,
+                             temp_directory=staging / ".spill")) as connection:
+            summary = {}
+            for name in OUTPUTS:
+                path = staging / f"{name}.parquet"
+                table = _query(connection, name, parameters)
+                write_table(name, table, path, checks=derive_checks(connection, name, table, parameters))
+                parameters[name] = str(path)
+                summary[name] = _summarise(table)
+            summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
         # Only now that every table passed its suite do they replace the previous outputs.
         for name in OUTPUTS:
             os.replace(staging / f"{name}.parquet", out_dir / f"{name}.parquet")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
-
-
-def _check_columns(name: str, path: Path) -> None:
-    """Fail early, naming the file, when an input lacks a column the SQL reads; only the schema
-    is read, since a verifications file can hold millions of continuations."""
-    if not path.is_file():
-        raise GloreError(f"{path}: input table not found")
-    try:
-        present = set(pq.read_schema(path).names)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
-    missing = [column for column in SCHEMAS[name].names if column not in present]
-    if missing:
-        raise GloreError(f"{path}: {name}: missing column(s) {', '.join(missing)}")
 
 
 def _query(connection, name: str, parameters: dict[str, object]) -> pa.Table:
@@ -108,11 +99,12 @@ def _summarise(table: pa.Table) -> dict:
     return summary
 
 
-def _dropped_rollouts(rollouts: Path, staging: Path) -> int:
+def _dropped_rollouts(connection, parameters: dict[str, object]) -> int:
     """Rollouts with steps that sorm_labels left out: with `incomplete: drop`, the ones whose
-    verification was incomplete (with `fail` there are none)."""
-    steps = pq.read_table(rollouts, columns=["steps"]).column("steps")
-    with_steps = pc.sum(pc.greater(pc.list_value_length(steps), 0)).as_py() or 0
-    labelled = pc.count_distinct(pq.read_table(staging / "sorm_labels.parquet", columns=["rollout_id"])
-                                 .column("rollout_id")).as_py()
-    return with_steps - labelled
+    verification was incomplete (with `fail` there are none). Counted in DuckDB, so memory
+    does not grow with the rollouts."""
+    return connection.execute(
+        "select (select count(*) from read_parquet($rollouts) where len(steps) > 0)"
+        " - (select count(distinct rollout_id) from read_parquet($sorm_labels))",
+        {"rollouts": parameters["rollouts"], "sorm_labels": parameters["sorm_labels"]},
+    ).fetchone()[0]

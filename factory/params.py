@@ -7,6 +7,7 @@ out-of-range values fail before a stage touches any file.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -242,6 +243,8 @@ class LabelParams:
     max_targets_per_draft: int = 4  # global refinement targets per incorrect rollout
 
     def __post_init__(self) -> None:
+        _require(re.fullmatch(r"\d+(\.\d+)?\s*(K|M|G|T)?i?B", self.memory_limit.strip(), re.IGNORECASE) is not None,
+                 f"memory_limit must be a size such as 2GB or 512MiB, not {self.memory_limit!r}")
         _require(self.threads >= 1, "threads must be >= 1")
         _require(self.incomplete in ("fail", "drop"), "incomplete must be fail or drop")
         _require(self.max_targets_per_draft >= 1, "max_targets_per_draft must be >= 1")
@@ -363,15 +366,33 @@ def parse_params(raw: object) -> Params:
     return _build(Params, raw, "")  # type: ignore[return-value]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice in one mapping is an error: YAML would keep
+    the last silently, so an edit above a forgotten duplicate would do nothing."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and check a params file; every problem is a one-line GloreError."""
     path = Path(path)
     if not path.is_file():
         raise GloreError(f"{path}: params file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise GloreError(f"{path}: not valid YAML ({type(error).__name__})") from None
+        raise GloreError(f"{path}: not valid YAML ({str(error).splitlines()[0] or type(error).__name__})") from None
+    if raw is None:
+        raise GloreError(f"{path}: params file is empty")
     try:
         return parse_params(raw)
     except ValueError as error:

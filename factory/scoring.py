@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from factory import GloreError
+from factory import GloreError, first_line
 from factory.step_encoding import encode_steps
 
 
@@ -27,8 +27,8 @@ class StepScorer:
         try:
             tokenizer = AutoTokenizer.from_pretrained(model_path)
             model = AutoModelForTokenClassification.from_pretrained(model_path)
-        except (OSError, ValueError) as error:
-            raise GloreError(f"{model_path}: cannot load a step classifier ({str(error).splitlines()[0]})") from None
+        except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the folder is at fault
+            raise GloreError(f"{model_path}: cannot load a step classifier ({first_line(error)})") from error
         model.to("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model, tokenizer, batch_size=batch_size)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -203,8 +203,29 @@ def write_table(name: str, table: pa.Table, path: str | Path, *, checks: pa.Tabl
     return table
 
 
-def read_table(name: str, path: str | Path) -> pa.Table:
-    """Read a table written by the factory, or fail with a one-line error naming the file."""
+def require_columns(name: str, path: str | Path) -> None:
+    """Fail early, naming the file, when it is missing, not Parquet, or lacks a column of table
+    `name`; only the schema is read, since a verifications file can hold millions of rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise GloreError(f"{path}: input table not found")
+    try:
+        present = set(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
+    missing = [column for column in SCHEMAS[name].names if column not in present]
+    if missing:
+        raise GloreError(f"{path}: {name}: missing column(s) {', '.join(missing)}")
+
+
+def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] | None = None) -> pa.Table:
+    """Read a table and run its suite, or fail with a one-line error naming the file.
+
+    Refinement pairs and balanced ORM steps have rules relative to the rollouts (and
+    verifications) they were made from: they are checked when the reader passes those as
+    `inputs`, and otherwise rest on the check the label stage made against them when writing."""
+    from factory.validation import check_table, needed_inputs
+
     path = Path(path)
     if not path.is_file():
         raise GloreError(f"{path}: input table not found")
@@ -213,6 +234,9 @@ def read_table(name: str, path: str | Path) -> pa.Table:
     except (pa.ArrowInvalid, OSError) as error:
         raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
     try:
-        return conform(name, table)
+        table = conform(name, table)
+        if needed_inputs(name) <= set(inputs or {}):
+            check_table(name, table, inputs=inputs or {})
     except GloreError as error:
-        raise GloreError(f"{path}: {error}") from None
+        raise type(error)(f"{path}: {error}") from None
+    return table

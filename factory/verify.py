@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from factory.generation import Completion, Generator, make_generator
 from factory.params import Params, SamplingParams, VerifyParams
 from factory.prompts import prefix_prompt
-from factory.tables import SCHEMAS, read_table, write_table
+from factory.shards import Shards, fingerprint
+from factory.tables import SCHEMAS, read_table, require_columns
 from factory.tasks import Task, get_task
 from factory.tasks.answers import numbers_in
 
@@ -40,16 +45,15 @@ Sampler = Callable[[Sequence[Request]], list[Completion]]
 
 
 def generator_sampler(generator: Generator, sampling: SamplingParams) -> Sampler:
-    """A Sampler on the student. Each call gets its own seed, so a rerun with the same inputs
-    and params makes the same calls and samples the same continuations."""
-    calls = 0
+    """A Sampler on the student. Each call's seed comes from the requests it carries (no call
+    counter), so a rerun, or a resumed run that skips finished units, samples the same
+    continuations for the same batch."""
 
     def sample(requests: Sequence[Request]) -> list[Completion]:
-        nonlocal calls
-        # A stream of seeds of its own, apart from the rollouts stage's `seed * 1_000_003 + call`:
+        # A stream of seeds of its own, apart from the rollouts stage's `seed * 1_000_003 + chunk`:
         # the same seeds would replay the rollouts' random draws in the verifiers.
-        seed = random.Random(f"verify:{sampling.seed}:{calls}").getrandbits(31)
-        calls += 1
+        keys = "|".join(f"{r.rollout_id}:{r.step}:{r.verifier_idx}" for r in requests)
+        seed = random.Random(f"verify:{sampling.seed}:{keys}").getrandbits(31)
         completions = generator.generate(
             [request.prompt for request in requests],
             n=1,
@@ -78,6 +82,7 @@ def verify_rollouts(
     params: VerifyParams,
     *,
     batch_size: int,
+    progress_bar: bool = True,
 ) -> list[dict]:
     """Verification rows for `rollouts` (incorrect ones), in the order they were sampled.
 
@@ -96,7 +101,8 @@ def verify_rollouts(
     }
     by_id = {rollout["rollout_id"]: rollout for rollout in rollouts}
     rows: list[dict] = []
-    with tqdm(total=sum(map(len, pending.values())), desc=f"verify ({params.search})", unit="continuation") as bar:
+    with tqdm(total=sum(map(len, pending.values())), desc=f"verify ({params.search})", unit="continuation",
+              disable=not progress_bar) as bar:
         while any(pending.values()):
             if params.search == "exhaustive":
                 round_ = [(rollout_id, *key) for rollout_id, queue in pending.items() for key in queue]
@@ -139,23 +145,77 @@ def _row(task: Task, request: Request, completion: Completion, answer: str) -> d
 
 
 def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out: Path) -> dict:
+    """Verify the incorrect rollouts a unit at a time (unit_size rollouts), each unit's rows
+    flushed to a shard: a killed run resumes at its first unfinished unit, and memory does not
+    grow with the rollouts."""
+    from factory.expectations import validate_file
+
     task = get_task(params.task.name, params.task)
-    table = read_table("rollouts", rollouts)
-    incorrect = [rollout for rollout in table.to_pylist() if not rollout["is_correct"]]
-    chosen = incorrect[: params.verify.max_rollouts] if params.verify.max_rollouts else incorrect
+    require_columns("rollouts", rollouts)
+    validate_file("rollouts", rollouts)  # streamed below, so checked a batch at a time first
     by_id = {question["question_id"]: question for question in read_table("questions", questions).to_pylist()}
-    sample = generator_sampler(make_generator(params.generator, model), params.verify.sampling)
-    rows = verify_rollouts(sample, task, chosen, by_id, params.verify, batch_size=params.generator.batch_size)
-    write_table("verifications", pa.Table.from_pylist(rows, schema=SCHEMAS["verifications"]), out)
-    return summarise(rows, params.verify, incorrect=len(incorrect), verified=len(chosen))
+    shards = Shards("verifications", out, fingerprint(task=params.task, generator=params.generator,
+                                                      verify=params.verify, model=model, rollouts=rollouts,
+                                                      questions=questions))
+    resumed = len(shards.done)
+    sample = cache(lambda: generator_sampler(make_generator(params.generator, model), params.verify.sampling))
+    chosen = incorrect_rollouts(rollouts)
+    if params.verify.max_rollouts:
+        chosen = islice(chosen, params.verify.max_rollouts)
+    units, verified = [], 0
+    with tqdm(desc=f"verify ({params.verify.search})", unit="rollout") as progress:
+        for index, group in enumerate(groups(chosen, unit_size(params))):
+            unit = f"{index:06d}"
+            units.append(unit)
+            if unit not in shards:
+                rows = verify_rollouts(sample(), task, group, by_id, params.verify,
+                                       batch_size=params.generator.batch_size, progress_bar=False)
+                shards.add(unit, pa.Table.from_pylist(rows, schema=SCHEMAS["verifications"]))
+            verified += len(group)
+            progress.update(len(group))
+    shards.finish(units)
+    summary = summarise(pq.ParquetFile(out).iter_batches(columns=["is_correct", "n_tokens"]), params.verify,
+                        incorrect=count_incorrect(rollouts), verified=verified)
+    return {**summary, "resumed_units": resumed, "units": len(units)}
 
 
-def summarise(rows: Sequence[dict], params: VerifyParams, *, incorrect: int, verified: int) -> dict:
+def unit_size(params: Params) -> int:
+    """Incorrect rollouts per unit. Exhaustive sends K requests per step of each at once, so
+    batch_size // K rollouts fill about one generator call per step; backward sends one request
+    per rollout per round, so batch_size rollouts fill each round's call."""
+    if params.verify.search == "exhaustive":
+        return max(1, params.generator.batch_size // params.verify.sampling.k)
+    return params.generator.batch_size
+
+
+def incorrect_rollouts(path: Path) -> Iterator[dict]:
+    """The incorrect rollouts of a rollouts file in file order, read a batch at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(columns=SCHEMAS["rollouts"].names):
+        yield from batch.filter(pc.invert(batch.column("is_correct"))).to_pylist()
+
+
+def count_incorrect(path: Path) -> int:
+    return sum(pc.sum(pc.invert(batch.column("is_correct"))).as_py() or 0
+               for batch in pq.ParquetFile(path).iter_batches(columns=["is_correct"]))
+
+
+def groups(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    iterator = iter(items)
+    while group := list(islice(iterator, size)):
+        yield group
+
+
+def summarise(batches: Iterable[pa.RecordBatch], params: VerifyParams, *, incorrect: int, verified: int) -> dict:
+    rows = correct = tokens = 0
+    for batch in batches:
+        rows += batch.num_rows
+        correct += pc.sum(batch.column("is_correct")).as_py() or 0
+        tokens += pc.sum(batch.column("n_tokens")).as_py() or 0
     return {
         "search": params.search,
         "incorrect_rollouts": incorrect,
         "verified_rollouts": verified,  # the rest (max_rollouts) are left to the label stage's `incomplete`
-        "continuations": len(rows),
-        "correct_share": round(sum(row["is_correct"] for row in rows) / max(len(rows), 1), 4),
-        "generated_tokens": sum(row["n_tokens"] for row in rows),
+        "continuations": rows,
+        "correct_share": round(correct / max(rows, 1), 4),
+        "generated_tokens": tokens,
     }

@@ -7,25 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_params import TINY_PARAMS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-
-TINY_PARAMS = {
-    "task": {"name": "arith", "seed": 1, "n_train": 40, "n_test": 8, "n_dev": 5, "min_steps": 2, "max_steps": 3},
-    "generator": {"backend": "hf", "batch_size": 16},
-    "base": {"vocab_size": 320, "hidden_size": 32, "intermediate_size": 64, "num_layers": 1, "num_heads": 2},
-    "sft": {"train": {"max_steps": 3, "batch_size": 8, "lr": 1.0e-3, "min_lr": 1.0e-4}, "eval_questions": 4,
-            "max_new_tokens": 24},
-    "ei": {"max_rounds": 1, "max_questions": 4, "eval_questions": 3, "sampling": {"k": 2, "max_new_tokens": 24},
-           "train": {"max_steps": 2, "batch_size": 8}},
-    "rollouts": {"max_questions": 6, "sampling": {"k": 2, "max_new_tokens": 24}},
-    "verify": {"sampling": {"k": 2, "max_new_tokens": 16}},
-    "reward": {"train": {"max_steps": 2, "batch_size": 8}},
-    "refiner": {"train": {"max_steps": 2, "batch_size": 8}},
-}
-
 
 @pytest.fixture
 def tiny_params_file(tmp_path: Path) -> Path:

@@ -10,7 +10,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import TINY_PARAMS
+from tiny_params import TINY_PARAMS
 from scripted_generator import ScriptedGenerator
 from typer.testing import CliRunner
 

@@ -197,6 +197,11 @@ SUITES = {
 }
 
 
+# Suites whose only rules across rows are key uniqueness and the row count: they can run on a
+# file one batch at a time (expectations.validate_file), with uniqueness across batches apart.
+BATCHED = ("questions", "rollouts", "verifications", "drafts")
+
+
 def with_derived_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The columns a suite checks that are computed across rows or inside lists."""
     if name == "rollouts":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from factory import GloreError
+from factory import GloreError, first_line
 from factory.generation import Completion, context_error, cut_at_answer, cut_at_stop
 
 
@@ -16,8 +16,8 @@ def load_causal_lm(path: str | Path):
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
         model = AutoModelForCausalLM.from_pretrained(path)
-    except (OSError, ValueError) as error:
-        raise GloreError(f"{path}: cannot load a model ({str(error).splitlines()[0]})") from None
+    except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the folder is at fault
+        raise GloreError(f"{path}: cannot load a model ({first_line(error)})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.eval(), tokenizer

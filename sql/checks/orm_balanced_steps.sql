@@ -20,6 +20,7 @@ kept_per_question as (
 
 final as (
     select
+        steps.rollout_id,  -- the keys name failing rows in errors
         count(*) over (partition by steps.rollout_id, steps.step) as rows_per_key,
         steps.rollout_id is not null and steps.question_id is not null as has_ids,
         steps.step,

@@ -18,6 +18,8 @@ rollouts as (
 
 final as (
     select
+        pairs.draft_rollout_id,  -- the keys name failing rows in errors
+        pairs.target_rollout_id,
         count(*) over (partition by pairs.draft_rollout_id, pairs.target_rollout_id) as rows_per_key,
         count(*) over (partition by pairs.draft_rollout_id, pairs.target_text) as pairs_per_target_text,
         pairs.has_text,

@@ -22,6 +22,8 @@ correct_answers as (
 
 final as (
     select
+        pairs.draft_rollout_id,  -- the keys name failing rows in errors
+        pairs.bad_step,
         count(*) over (partition by pairs.draft_rollout_id, pairs.bad_step) as rows_per_key,
         pairs.question_id is not null and pairs.draft is not null and pairs.target is not null as has_text,
         coalesce(not drafts.is_correct and drafts.steps = pairs.draft, false) as draft_is_incorrect_rollout,

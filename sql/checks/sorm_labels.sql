@@ -6,6 +6,7 @@ with labels as (
 
 final as (
     select
+        rollout_id,  -- the keys name failing rows in errors
         count(*) over (partition by rollout_id, step) as rows_per_key,
         rollout_id is not null and question_id is not null as has_ids,
         step,

@@ -15,6 +15,8 @@ class_sizes as (
 
 final as (
     select
+        rollout_id,  -- the keys name failing rows in errors
+        step,
         count(*) over (partition by rollout_id, step) as rows_per_key,
         rollout_id is not null and question_id is not null as has_ids,
         label,

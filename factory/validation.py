@@ -1,0 +1,61 @@
+"""Gating: no stage consumes a table that fails its suite, and `glore validate` runs one on demand.
+
+Every table is validated when it is written (tables.write_table) and again when a stage reads
+it (tables.read_table), since a file at a path can come from anywhere. Generation tables are
+checked a batch at a time (expectations.validate_file), so memory stays bounded; label tables,
+whose rules span rows and the label stage's inputs, through their checks SQL (sql/checks/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
+
+import pyarrow as pa
+
+from factory import GloreError
+from factory.duck import SQL_DIR, connect, parameters_of
+
+
+def needed_inputs(name: str) -> set[str]:
+    """The label stage's inputs (rollouts, verifications) that the rules of table `name` read."""
+    if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
+        return set()
+    return parameters_of(f"checks/{name}")
+
+
+def require_inputs(name: str, inputs: Mapping[str, object]) -> None:
+    missing = sorted(needed_inputs(name) - set(inputs))
+    if missing:
+        raise GloreError(f"checking {name} needs the {' and '.join(missing)} table(s) it was made from")
+
+
+def check_table(name: str, table: pa.Table, *, inputs: Mapping[str, str | Path]) -> None:
+    """Run the suite of `name` on `table`; label tables through sql/checks/<name>.sql, with the
+    input tables it names (`inputs`: parameter name -> Parquet path)."""
+    from factory.expectations import validate
+    from factory.label import derive_checks
+
+    require_inputs(name, inputs)
+    if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
+        validate(name, table)
+        return
+    for path in inputs.values():
+        if not Path(path).is_file():
+            raise GloreError(f"{path}: input table not found")
+    with closing(connect()) as connection:
+        validate(name, derive_checks(connection, name, table, {key: str(path) for key, path in inputs.items()}))
+
+
+def validate_path(name: str, path: Path, *, inputs: Mapping[str, str | Path]) -> int:
+    """The suite of table `name` on the file at `path`; returns its rows. Generation tables a
+    batch at a time, the others whole."""
+    from factory.expectations import suites, validate_file
+    from factory.tables import read_table, require_columns
+
+    if name in suites.BATCHED:
+        require_columns(name, path)
+        return validate_file(name, path)
+    require_inputs(name, inputs)
+    return read_table(name, path, inputs=inputs).num_rows

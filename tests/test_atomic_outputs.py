@@ -1,0 +1,168 @@
+"""No output path ever holds a partial file: a crash or a SIGKILL during a write leaves the old
+output or none. And the SQL stage is reproducible to the byte."""
+
+from __future__ import annotations
+
+import importlib.util
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import factory.label
+import factory.tables
+from factory.cli import app
+from factory.label import OUTPUTS
+from factory.params import LabelParams
+from factory.shards import Shards
+from factory.tables import SCHEMAS, write_table
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def questions(n: int) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"question_id": f"q{i}", "split": "train", "question": f"What is {i} + 1?", "answer": str(i + 1),
+          "solution": []} for i in range(n)],
+        schema=SCHEMAS["questions"],
+    )
+
+
+def half_then_crash(table, where, **kwargs):
+    """pq.write_table that dies half-way: half the rows reach the file, then an error."""
+    pq.ParquetWriter(where, table.schema).write_table(table.slice(0, table.num_rows // 2))
+    raise OSError("No space left on device")
+
+
+def test_a_crash_mid_write_keeps_the_old_table(tmp_path, monkeypatch):
+    out = tmp_path / "questions.parquet"
+    write_table("questions", questions(10), out)
+    before = out.read_bytes()
+    monkeypatch.setattr(factory.tables.pq, "write_table", half_then_crash)
+    with pytest.raises(OSError, match="No space"):
+        write_table("questions", questions(20), out)
+    assert out.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["questions.parquet"]  # no temporary left
+
+
+def test_a_crash_mid_write_of_a_first_table_leaves_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(factory.tables.pq, "write_table", half_then_crash)
+    with pytest.raises(OSError):
+        write_table("questions", questions(20), tmp_path / "questions.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_while_shards_are_joined_keeps_the_old_output_and_the_shards(tmp_path, monkeypatch):
+    import factory.shards
+
+    out = tmp_path / "rollouts.parquet"
+    rows = [{"rollout_id": f"q{i}/0", "question_id": f"q{i}", "sample_idx": 0, "steps": ["1 + 1 = 2"],
+             "step_results": ["2"], "final_answer": "2", "is_correct": True, "n_tokens": 4} for i in range(4)]
+    out.write_bytes(b"the previous output")
+    shards = Shards("rollouts", out, "same")
+    for i, row in enumerate(rows):
+        shards.add(f"{i:06d}", pa.Table.from_pylist([row], schema=SCHEMAS["rollouts"]))
+
+    class DiesOnSecondWrite(pq.ParquetWriter):
+        writes = 0
+
+        def write_table(self, table, *args, **kwargs):
+            DiesOnSecondWrite.writes += 1
+            if DiesOnSecondWrite.writes == 2:
+                raise OSError("No space left on device")
+            super().write_table(table, *args, **kwargs)
+
+    monkeypatch.setattr(factory.shards, "ROW_GROUP_ROWS", 1)
+    monkeypatch.setattr(factory.shards.pq, "ParquetWriter", DiesOnSecondWrite)
+    units = [f"{i:06d}" for i in range(4)]
+    with pytest.raises(OSError):
+        shards.finish(units)
+    assert out.read_bytes() == b"the previous output"
+    monkeypatch.undo()
+    assert Shards("rollouts", out, "same").finish(units) == 4  # the shards were all still there
+    assert pq.read_table(out).to_pylist() == rows
+
+
+def test_a_label_run_that_crashes_part_way_leaves_every_old_table(tmp_path, monkeypatch):
+    rollouts, verifications = synthetic_label_inputs(tmp_path)
+    out = tmp_path / "out"
+    factory.label.label(LabelParams(), rollouts=rollouts, verifications=verifications, out_dir=out,
+                        value_pairs=True)
+    before = {name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS}
+    query = factory.label._query
+
+    def crash_at_refine_local(connection, name, parameters):
+        if name == "refine_local":
+            raise MemoryError("out of memory")
+        return query(connection, name, parameters)
+
+    monkeypatch.setattr(factory.label, "_query", crash_at_refine_local)
+    with pytest.raises(MemoryError):
+        factory.label.label(LabelParams(seed=1), rollouts=rollouts, verifications=verifications, out_dir=out,
+                            value_pairs=True)
+    assert {name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS} == before
+    assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in OUTPUTS)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from factory.tables import atomic_path
+
+    out = sys.argv[1]
+    tables = [pa.table({"n": pa.array(range(start, start + 400_000))}) for start in (0, 1)]
+    print("writing", flush=True)
+    for i in range(10_000):
+        with atomic_path(out) as temporary:
+            pq.write_table(tables[i % 2], temporary)
+""")
+
+
+def test_sigkill_during_writes_leaves_a_whole_file(tmp_path):
+    out = tmp_path / "table.parquet"
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], stdout=subprocess.PIPE)
+    assert child.stdout.readline() == b"writing\n"
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # several writes in flight by now
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    first = pq.read_table(out).column("n")
+    assert len(first) == 400_000 and first[0].as_py() in (0, 1)  # one whole table, whichever came last
+
+
+def synthetic_label_inputs(folder: Path) -> tuple[Path, Path]:
+    """Complete rollouts and exhaustive verifications from benchmarks/label.py's own builder."""
+    spec = importlib.util.spec_from_file_location("label_benchmark", REPO / "benchmarks" / "label.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    folder.mkdir(parents=True, exist_ok=True)
+    benchmark.make_inputs(folder, verifications=600, k=4)
+    return folder / "rollouts.parquet", folder / "verifications.parquet"
+
+
+def test_glore_label_is_byte_identical_across_runs_threads_and_memory_limits(tmp_path):
+    rollouts, verifications = synthetic_label_inputs(tmp_path / "inputs")
+    outputs = []
+    for run, (threads, memory) in enumerate([(1, "2GB"), (2, "2GB"), (2, "64MB")]):
+        params = tmp_path / f"params{run}.yaml"
+        params.write_text(yaml.safe_dump({"label": {"threads": threads, "memory_limit": memory, "incomplete": "fail"},
+                                          "verify": {"search": "exhaustive"}}))
+        out = tmp_path / f"out{run}"
+        result = CliRunner().invoke(app, ["label", "--params", str(params), "--rollouts", str(rollouts),
+                                          "--verifications", str(verifications), "--out", str(out),
+                                          "--metrics", str(tmp_path / f"label{run}.json")])
+        assert result.exit_code == 0, result.output
+        outputs.append({name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS})
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert all(pq.read_metadata(tmp_path / "out0" / f"{name}.parquet").num_rows > 0 for name in OUTPUTS)
