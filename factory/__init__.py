@@ -8,4 +8,4 @@ class GloreError(Exception):
 def first_line(error: BaseException) -> str:
     """The gist of a library's error, for a one-line message."""
     lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    return lines[0].strip() if lines else type(error).__name__

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
+import uuid
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,12 +22,13 @@ def connect(*, memory_limit: str = "2GB", threads: int = 2, temp_directory: str 
     """An in-memory DuckDB that spills to `temp_directory` past `memory_limit` instead of failing.
 
     Without a folder it gets one of its own under the system's temp folder, removed with the
-    connection (DuckDB's default, `.tmp` in the working directory, would litter the repo)."""
+    connection (DuckDB's default, `.tmp` in the working directory, would litter the repo).
+    DuckDB creates the folder only when it first spills."""
     import duckdb
 
     own = temp_directory is None
     if own:
-        temp_directory = tempfile.mkdtemp(prefix="glore-duckdb-")
+        temp_directory = Path(tempfile.gettempdir()) / f"glore-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     try:
         connection = duckdb.connect(
             config={"memory_limit": memory_limit, "threads": threads, "temp_directory": str(temp_directory)}

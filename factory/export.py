@@ -35,7 +35,8 @@ def stepwise_rows(examples: list[dict]) -> list[dict]:
 
 def export(*, kind: str, steps: Path, rollouts: Path, questions: Path, out: Path) -> dict:
     examples = classifier_examples(
-        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts}).select(["rollout_id", "step", "label"]).to_pylist(),
+        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts})
+        .select(["rollout_id", "step", "label"]).to_pylist(),
         read_table("rollouts", rollouts).to_pylist(),
         read_table("questions", questions).to_pylist(),
     )

@@ -48,7 +48,8 @@ def reward(
 
     config = params.reward
     examples = classifier_examples(
-        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts}).select(["rollout_id", "step", "label"]).to_pylist(),
+        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts})
+        .select(["rollout_id", "step", "label"]).to_pylist(),
         read_table("rollouts", rollouts).to_pylist(),
         read_table("questions", questions).to_pylist(),
     )

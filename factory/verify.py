@@ -159,11 +159,13 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
                                                       questions=questions))
     resumed = len(shards.done)
     sample = cache(lambda: generator_sampler(make_generator(params.generator, model), params.verify.sampling))
+    incorrect = count_incorrect(rollouts)
     chosen = incorrect_rollouts(rollouts)
     if params.verify.max_rollouts:
         chosen = islice(chosen, params.verify.max_rollouts)
     units, verified = [], 0
-    with tqdm(desc=f"verify ({params.verify.search})", unit="rollout") as progress:
+    total = min(incorrect, params.verify.max_rollouts or incorrect)
+    with tqdm(total=total, desc=f"verify ({params.verify.search})", unit="rollout") as progress:
         for index, group in enumerate(groups(chosen, unit_size(params))):
             unit = f"{index:06d}"
             units.append(unit)
@@ -175,7 +177,7 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
             progress.update(len(group))
     shards.finish(units)
     summary = summarise(pq.ParquetFile(out).iter_batches(columns=["is_correct", "n_tokens"]), params.verify,
-                        incorrect=count_incorrect(rollouts), verified=verified)
+                        incorrect=incorrect, verified=verified)
     return {**summary, "resumed_units": resumed, "units": len(units)}
 
 

@@ -3,18 +3,17 @@ output or none. And the SQL stage is reproducible to the byte."""
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from label_inputs import synthetic_label_inputs
 from typer.testing import CliRunner
 
 import factory.label
@@ -24,8 +23,6 @@ from factory.label import OUTPUTS
 from factory.params import LabelParams
 from factory.shards import Shards
 from factory.tables import SCHEMAS, write_table
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def questions(n: int) -> pa.Table:
@@ -139,16 +136,6 @@ def test_sigkill_during_writes_leaves_a_whole_file(tmp_path):
     child.wait()
     first = pq.read_table(out).column("n")
     assert len(first) == 400_000 and first[0].as_py() in (0, 1)  # one whole table, whichever came last
-
-
-def synthetic_label_inputs(folder: Path) -> tuple[Path, Path]:
-    """Complete rollouts and exhaustive verifications from benchmarks/label.py's own builder."""
-    spec = importlib.util.spec_from_file_location("label_benchmark", REPO / "benchmarks" / "label.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    folder.mkdir(parents=True, exist_ok=True)
-    benchmark.make_inputs(folder, verifications=600, k=4)
-    return folder / "rollouts.parquet", folder / "verifications.parquet"
 
 
 def test_glore_label_is_byte_identical_across_runs_threads_and_memory_limits(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 from factory.params import TrainingParams
 from factory.scoring import StepScorer
 from factory.step_encoding import encode_steps
-from trainers.common import save_trained, training_arguments
+from trainers.common import load_pretrained, save_trained, training_arguments
 
 IGNORE = -100
 
@@ -47,11 +47,12 @@ def train_step_classifier(
         Trainer,
     )
 
-    tokenizer = AutoTokenizer.from_pretrained(init_model)
+    tokenizer = load_pretrained(AutoTokenizer, init_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForTokenClassification.from_pretrained(
-        init_model, num_labels=2, id2label={0: "incorrect", 1: "correct"}, label2id={"incorrect": 0, "correct": 1}
+    model = load_pretrained(
+        AutoModelForTokenClassification, init_model, num_labels=2, id2label={0: "incorrect", 1: "correct"},
+        label2id={"incorrect": 0, "correct": 1},
     )
     model.config.pad_token_id = tokenizer.pad_token_id
     max_length = getattr(model.config, "max_position_embeddings", 2048)
