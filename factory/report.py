@@ -30,8 +30,15 @@ def _claims(result: dict) -> list[str]:
         return "holds" if flag else "does not hold"
 
     lines = [
-        f"SORM beats ORM on step accuracy: {holds((sorm_step or 0) > (orm_step or 0))} "
+        f"SORM beats ORM on step accuracy (verifier labels): {holds((sorm_step or 0) > (orm_step or 0))} "
         f"({_pct(sorm_step)} vs {_pct(orm_step)}).",
+    ]
+    if "step_vs_exact_truth" in rm["sorm"]:
+        orm_exact = rm["orm"]["step_vs_exact_truth"]["accuracy"]
+        sorm_exact = rm["sorm"]["step_vs_exact_truth"]["accuracy"]
+        lines.append(f"SORM beats ORM on step accuracy (exact truth): {holds((sorm_exact or 0) > (orm_exact or 0))} "
+                     f"({_pct(sorm_exact)} vs {_pct(orm_exact)}).")
+    lines += [
         f"ORM beats SORM on final-answer accuracy: {holds((orm_final or 0) > (sorm_final or 0))} "
         f"({_pct(orm_final)} vs {_pct(sorm_final)}).",
         f"Global and local refinement fix partly different drafts: "
