@@ -25,6 +25,11 @@ def tables(tmp_path_factory):
     return folder
 
 
+def inputs_of(tables) -> list[str]:
+    """The label stage's inputs, named explicitly: the defaults under data/ are not the test's."""
+    return ["--rollouts", str(tables / "rollouts.parquet"), "--verifications", str(tables / "verifications.parquet")]
+
+
 def glore(*args: str):
     return CliRunner().invoke(app, list(args))
 
@@ -52,7 +57,8 @@ def test_glore_validate_names_the_table_the_rule_and_the_failing_keys(tables, tm
                   if row["step"] == 2 and row["label"] == 1 and rows[i - 1]["rollout_id"] == row["rollout_id"]) - 1
     rows[broken] = {**rows[broken], "label": 0, "raw_label": 0}
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS["sorm_labels"]), tmp_path / "sorm_labels.parquet")
-    error = one_error(glore("validate", "sorm_labels", "--path", str(tmp_path / "sorm_labels.parquet")))
+    error = one_error(glore("validate", "sorm_labels", "--path", str(tmp_path / "sorm_labels.parquet"),
+                            *inputs_of(tables)))
     assert error.startswith("error: validate: ") and "table sorm_labels failed" in error
     assert "labels non-increasing along a rollout's steps" in error and ": 1 row(s)" in error
     assert f"failing keys: (rollout_id={rows[broken]['rollout_id']!r}, step=1)" in error
@@ -65,12 +71,13 @@ def test_pairs_are_checked_against_the_rollouts_they_came_from(tables, tmp_path)
         1, "target_rollout_id", pairs["draft_rollout_id"])
     pq.write_table(swapped.slice(0, 2), tmp_path / "refine_global.parquet")
     error = one_error(glore("validate", "refine_global", "--path", str(tmp_path / "refine_global.parquet"),
-                            "--rollouts", str(tables / "rollouts.parquet")))
+                            *inputs_of(tables)))
     assert "the draft is an incorrect rollout" in error
     row = swapped.slice(0, 1).to_pylist()[0]
     assert f"(draft_rollout_id={row['draft_rollout_id']!r}, target_rollout_id={row['target_rollout_id']!r})" in error
     missing = one_error(glore("validate", "refine_global", "--path", str(tables / "refine_global.parquet"),
-                              "--rollouts", str(tmp_path / "nowhere.parquet")))
+                              "--rollouts", str(tmp_path / "nowhere.parquet"),
+                              "--verifications", str(tables / "verifications.parquet")))
     assert "nowhere.parquet: input table not found" in missing
 
 
