@@ -1,13 +1,9 @@
-"""Tiny hand-written rollouts and verifications, written as Parquet, and the label SQL run on them.
-
-Test modules import the `inputs` fixture from here (a conftest.py here would shadow the one in
-tests/, which other tests import by name)."""
+"""Tiny hand-written rollouts and verifications, written as Parquet, and the label SQL run on them."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from factory.duck import connect, run_sql
 from factory.tables import SCHEMAS
@@ -72,18 +68,3 @@ class Inputs:
             pq.write_table(run_sql(connection, "sorm_labels", parameters), labels)
             parameters["sorm_labels"] = str(labels)
         return run_sql(connection, name, parameters).to_pylist()
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    """inputs(rollouts, verifications) -> Inputs in a fresh folder."""
-    count = 0
-
-    def make(rollouts: list[dict], verifications: list[dict] = ()) -> Inputs:
-        nonlocal count
-        count += 1
-        folder = tmp_path / f"inputs{count}"
-        folder.mkdir()
-        return Inputs(folder, rollouts, verifications)
-
-    return make

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sql_inputs import inputs, rollout, verifier  # noqa: F401 (inputs is a fixture)
+from sql_inputs import rollout, verifier
 
 
 def sorm_inputs(inputs, order=1):

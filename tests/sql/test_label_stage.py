@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from sql_inputs import inputs, rollout, verifier  # noqa: F401 (inputs is a fixture)
+from sql_inputs import rollout, verifier
 from typer.testing import CliRunner
 
 from factory import GloreError

@@ -3,7 +3,7 @@ sql/refine_value.sql, edge cases included."""
 
 from __future__ import annotations
 
-from sql_inputs import inputs, rollout, verifier  # noqa: F401 (inputs is a fixture)
+from sql_inputs import rollout, verifier
 
 
 def global_inputs(inputs):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from sql_inputs import inputs, rollout, verifier  # noqa: F401 (inputs is a fixture)
+from sql_inputs import rollout, verifier
 
 
 def labels_of(rows: list[dict], rollout_id: str, column: str = "label") -> list:
