@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory.prompts import student_prompt
-from factory.reward import STEP_TABLES, classifier_examples
-from factory.tables import atomic_path, read_table
+from factory.reward import read_examples
+from factory.tables import atomic_path
 
 STEPWISE = pa.schema([("prompt", pa.string()), ("completions", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_()))])
 
@@ -34,13 +34,7 @@ def stepwise_rows(examples: list[dict]) -> list[dict]:
 
 
 def export(*, kind: str, steps: Path, rollouts: Path, questions: Path, out: Path) -> dict:
-    examples = classifier_examples(
-        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts})
-        .select(["rollout_id", "step", "label"]).to_pylist(),
-        read_table("rollouts", rollouts).to_pylist(),
-        read_table("questions", questions).to_pylist(),
-    )
-    rows = stepwise_rows(examples)
+    rows = stepwise_rows(read_examples(kind, steps=steps, rollouts=rollouts, questions=questions))
     with atomic_path(out) as temporary:
         pq.write_table(pa.Table.from_pylist(rows, schema=STEPWISE), temporary)
     return {"kind": kind, "rows": len(rows), "steps": sum(len(row["labels"]) for row in rows)}

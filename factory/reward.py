@@ -41,18 +41,23 @@ def is_holdout(question_id: str, *, share: float, seed: int) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
+def read_examples(kind: str, *, steps: Path, rollouts: Path, questions: Path) -> list[dict]:
+    """classifier_examples() of the validated step table of `kind` and the tables it refers to."""
+    return classifier_examples(
+        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts})
+        .select(["rollout_id", "step", "label"]).to_pylist(),
+        read_table("rollouts", rollouts).to_pylist(),
+        read_table("questions", questions).to_pylist(),
+    )
+
+
 def reward(
     params: Params, *, kind: str, steps: Path, rollouts: Path, questions: Path, student: Path, out: Path
 ) -> dict:
     from trainers.step_classifier import train_step_classifier
 
     config = params.reward
-    examples = classifier_examples(
-        read_table(STEP_TABLES[kind], steps, inputs={"rollouts": rollouts})
-        .select(["rollout_id", "step", "label"]).to_pylist(),
-        read_table("rollouts", rollouts).to_pylist(),
-        read_table("questions", questions).to_pylist(),
-    )
+    examples = read_examples(kind, steps=steps, rollouts=rollouts, questions=questions)
     held = [is_holdout(e["question_id"], share=config.holdout_share, seed=config.train.seed) for e in examples]
     stats = train_step_classifier(
         init_model=student if config.init == "student" else config.init,
