@@ -8,7 +8,8 @@ import shutil
 import tempfile
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -43,14 +44,36 @@ def connect(*, memory_limit: str = "2GB", threads: int = 2, temp_directory: str 
 
 
 def run_sql(connection, name: str, parameters: Mapping[str, object]) -> pa.Table:
-    """The table made by `sql/<name>.sql` with `parameters` bound.
+    """The table made by `sql/<name>.sql` with `parameters` bound."""
+    return _relation(connection, name, parameters).to_arrow_table()
 
-    Only the parameters the query names are bound (DuckDB refuses extra ones), so a stage can
-    offer one set of parameters to all its files."""
+
+def stream_sql(connection, name: str, parameters: Mapping[str, object], rows: int) -> pa.RecordBatchReader:
+    """The rows made by `sql/<name>.sql`, in batches of about `rows`, so that memory does not
+    grow with the result. DuckDB may raise while the batches are read: see sql_errors."""
+    return _relation(connection, name, parameters).to_arrow_reader(rows)
+
+
+def _relation(connection, name: str, parameters: Mapping[str, object]):
+    """Only the parameters the query names are bound (DuckDB refuses extra ones), so a stage
+    can offer one set of parameters to all its files."""
     query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
     named = parameters_of(name)
     bound = {key: value for key, value in parameters.items() if key in named}
-    return connection.sql(query, params=bound).to_arrow_table()
+    return connection.sql(query, params=bound)
+
+
+@contextmanager
+def sql_errors(name: str) -> Iterator[None]:
+    """DuckDB's errors inside the block as one-line GloreErrors naming `name`; error() in the
+    SQL (an incomplete verification) reads as DuckDB's "Invalid Input Error: ..."."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        message = str(error).splitlines()[0].removeprefix("Invalid Input Error: ")
+        raise GloreError(f"{name}: {message}") from None
 
 
 def parameters_of(name: str) -> set[str]:

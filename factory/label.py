@@ -9,14 +9,15 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
 
-from factory import GloreError
-from factory.duck import SQL_DIR, connect, run_sql
-from factory.expectations import validate_file
+from factory.duck import connect, sql_errors, stream_sql
+from factory.expectations import BATCH_ROWS, validate_file
 from factory.params import LabelParams
-from factory.tables import require_columns, write_table
+from factory.tables import require_columns, write_batches
+from factory.validation import check_candidate
 
 # In order: a file may read the tables made before it (sorm_steps and refine_local read sorm_labels).
 OUTPUTS = (
@@ -34,7 +35,10 @@ def label(
     params: LabelParams, *, rollouts: Path, verifications: Path, out_dir: Path, value_pairs: bool
 ) -> dict:
     """Write every table of OUTPUTS into `out_dir`, all or none. `value_pairs`: the verifications
-    come from an exhaustive search, the only one that measures the value of every step."""
+    come from an exhaustive search, the only one that measures the value of every step.
+
+    Each table streams from DuckDB into a staged Parquet file, and its suite runs on that file
+    a batch at a time, so memory stays near DuckDB's `memory_limit` whatever the inputs' size."""
     for name, path in (("rollouts", rollouts), ("verifications", verifications)):
         require_columns(name, path)
         # inputs can come from any source: none is used unless it passes its suite
@@ -54,12 +58,14 @@ def label(
         with closing(connect(memory_limit=params.memory_limit, threads=params.threads,
                              temp_directory=staging / ".spill")) as connection:
             summary = {}
-            for name in OUTPUTS:
+            for name in tqdm(OUTPUTS, desc="label", unit="table"):
                 path = staging / f"{name}.parquet"
-                table = _query(connection, name, parameters)
-                write_table(name, table, path, checks=derive_checks(connection, name, table, parameters))
+                with sql_errors(name):
+                    write_batches(name, stream_sql(connection, name, parameters, BATCH_ROWS), path)
+                connection.read_parquet(str(path)).create_view("candidate", replace=True)
+                check_candidate(connection, name, parameters)
                 parameters[name] = str(path)
-                summary[name] = _summarise(table)
+                summary[name] = _summarise(path)
             summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
         # Only now that every table passed its suite do they replace the previous outputs.
         for name in OUTPUTS:
@@ -69,33 +75,11 @@ def label(
     return summary
 
 
-def _query(connection, name: str, parameters: dict[str, object]) -> pa.Table:
-    import duckdb
-
-    try:
-        return run_sql(connection, name, parameters)
-    except duckdb.Error as error:
-        # error() in the SQL (an incomplete verification) reads as DuckDB's "Invalid Input Error: ..."
-        message = str(error).splitlines()[0].removeprefix("Invalid Input Error: ")
-        raise GloreError(f"{name}: {message}") from None
-
-
-def derive_checks(connection, name: str, table: pa.Table, parameters: dict[str, object]) -> pa.Table | None:
-    """The columns sql/checks/<name>.sql derives from `table` (and the inputs) for its suite;
-    None where the suite reads the table itself (orm_steps)."""
-    if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
-        return None
-    connection.register("candidate", table)
-    try:
-        return _query(connection, f"checks/{name}", parameters)
-    finally:
-        connection.unregister("candidate")
-
-
-def _summarise(table: pa.Table) -> dict:
-    summary: dict[str, object] = {"rows": table.num_rows}
-    if "label" in table.column_names:
-        summary["positive_share"] = round(pc.mean(table.column("label")).as_py() or 0.0, 4)
+def _summarise(path: Path) -> dict:
+    summary: dict[str, object] = {"rows": pq.ParquetFile(path).metadata.num_rows}
+    if "label" in pq.read_schema(path).names:
+        labels = pq.read_table(path, columns=["label"]).column("label")
+        summary["positive_share"] = round(pc.mean(labels).as_py() or 0.0, 4)
     return summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from factory import GloreError
 
 STRINGS = pa.list_(pa.string())
+ROW_GROUP_ROWS = 2**18  # rows per row group of a streamed table: at most a few hundred MB of text
 
 # One row per step of a rollout: the SORM label and the verifier counts it came from.
 SORM_LABELS = pa.schema(
@@ -189,18 +190,33 @@ def write_json(data: dict, path: str | Path) -> None:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def write_table(name: str, table: pa.Table, path: str | Path, *, checks: pa.Table | None = None) -> pa.Table:
-    """Validate `table` against its suite, then write it atomically; returns what was written.
-
-    `checks`, where given, is what the suite reads instead of the table: the columns its rules
-    need, derived beside the data (the label stage derives them in DuckDB, from its inputs too)."""
+def write_table(name: str, table: pa.Table, path: str | Path) -> pa.Table:
+    """Validate `table` against its suite, then write it atomically; returns what was written."""
     from factory.expectations import validate
 
     table = conform(name, table)
-    validate(name, table if checks is None else checks)
+    validate(name, table)
     with atomic_path(path) as temporary:
         pq.write_table(table, temporary)
     return table
+
+
+def write_batches(name: str, batches: Iterable[pa.RecordBatch], path: str | Path) -> int:
+    """Stream `batches` into a Parquet file of table `name`, atomically, unvalidated (the
+    caller validates the file before using it); returns the rows written. Row groups hold
+    ROW_GROUP_ROWS rows however the batches were cut, so the same rows give the same bytes."""
+    pending, rows = SCHEMAS[name].empty_table(), 0
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, SCHEMAS[name]) as writer:
+        for batch in batches:
+            pending = pa.concat_tables([pending, conform(name, pa.Table.from_batches([batch]))])
+            while pending.num_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pending.slice(0, ROW_GROUP_ROWS).combine_chunks())
+                pending = pending.slice(ROW_GROUP_ROWS)
+                rows += ROW_GROUP_ROWS
+        if pending.num_rows or not rows:
+            writer.write_table(pending.combine_chunks())
+            rows += pending.num_rows
+    return rows
 
 
 def require_columns(name: str, path: str | Path) -> None:

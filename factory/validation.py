@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from factory import GloreError
-from factory.duck import SQL_DIR, connect, parameters_of
+from factory.duck import SQL_DIR, connect, parameters_of, sql_errors, stream_sql
 
 
 def needed_inputs(name: str) -> set[str]:
@@ -35,7 +35,6 @@ def check_table(name: str, table: pa.Table, *, inputs: Mapping[str, str | Path])
     """Run the suite of `name` on `table`; label tables through sql/checks/<name>.sql, with the
     input tables it names (`inputs`: parameter name -> Parquet path)."""
     from factory.expectations import validate
-    from factory.label import derive_checks
 
     require_inputs(name, inputs)
     if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
@@ -45,7 +44,19 @@ def check_table(name: str, table: pa.Table, *, inputs: Mapping[str, str | Path])
         if not Path(path).is_file():
             raise GloreError(f"{path}: input table not found")
     with closing(connect()) as connection:
-        validate(name, derive_checks(connection, name, table, {key: str(path) for key, path in inputs.items()}))
+        connection.register("candidate", table)
+        check_candidate(connection, name, {key: str(path) for key, path in inputs.items()})
+
+
+def check_candidate(connection, name: str, parameters: Mapping[str, object]) -> int:
+    """Run the suite of label table `name` on what sql/checks/<name>.sql derives from the
+    relation `candidate` of `connection` (and the inputs named in `parameters`), a batch at a
+    time: the checks turn every rule across rows into a column, so no rule spans batches and
+    memory stays bounded. Returns the rows checked."""
+    from factory.expectations import BATCH_ROWS, validate_batches
+
+    with sql_errors(f"checks/{name}"):
+        return validate_batches(name, stream_sql(connection, f"checks/{name}", parameters, BATCH_ROWS))
 
 
 def validate_path(name: str, path: Path, *, inputs: Mapping[str, str | Path]) -> int:

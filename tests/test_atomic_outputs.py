@@ -94,14 +94,14 @@ def test_a_label_run_that_crashes_part_way_leaves_every_old_table(tmp_path, monk
     factory.label.label(LabelParams(), rollouts=rollouts, verifications=verifications, out_dir=out,
                         value_pairs=True)
     before = {name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS}
-    query = factory.label._query
+    query = factory.label.stream_sql
 
-    def crash_at_refine_local(connection, name, parameters):
+    def crash_at_refine_local(connection, name, parameters, rows):
         if name == "refine_local":
             raise MemoryError("out of memory")
-        return query(connection, name, parameters)
+        return query(connection, name, parameters, rows)
 
-    monkeypatch.setattr(factory.label, "_query", crash_at_refine_local)
+    monkeypatch.setattr(factory.label, "stream_sql", crash_at_refine_local)
     with pytest.raises(MemoryError):
         factory.label.label(LabelParams(seed=1), rollouts=rollouts, verifications=verifications, out_dir=out,
                             value_pairs=True)

@@ -1,13 +1,19 @@
 """The expectations of each table.
 
-Rules across rows (step numbers contiguous per rollout) become derived columns that a
-plain column expectation can check, so every rule is reported by Great Expectations.
+Rules across rows (step numbers contiguous per rollout) or inside lists become derived
+columns that a plain column expectation can check, so every rule is reported by Great
+Expectations: the label tables' in DuckDB (sql/checks/), the others' here (derived_columns).
 """
 
 from __future__ import annotations
 
 import great_expectations.expectations as gxe
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Rules across rows that a batch of a file cannot check alone (see validate_across).
+UNIQUENESS = (gxe.ExpectColumnValuesToBeUnique, gxe.ExpectCompoundColumnsToBeUnique)
 
 
 def _keys_unique(*columns: str) -> gxe.Expectation:
@@ -18,14 +24,6 @@ def _keys_unique(*columns: str) -> gxe.Expectation:
 
 def _not_null(*columns: str) -> list[gxe.Expectation]:
     return [gxe.ExpectColumnValuesToNotBeNull(column=column) for column in columns]
-
-
-def _step_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """`expected_step`: the step's rank within its rollout, which must equal `step` (1, 2, ...)."""
-    ranked = frame.sort_values(["rollout_id", "step"], kind="stable")
-    frame = frame.copy()
-    frame["expected_step"] = ranked.groupby("rollout_id").cumcount().add(1).reindex(frame.index)
-    return frame
 
 
 def questions() -> list[gxe.Expectation]:
@@ -47,16 +45,6 @@ def rollouts() -> list[gxe.Expectation]:
         gxe.ExpectColumnValuesToBeBetween(column="sample_idx", min_value=0),
         gxe.ExpectColumnPairValuesToBeEqual(column_A="n_steps", column_B="n_step_results"),
         gxe.ExpectColumnValuesToBeInSet(column="null_steps", value_set=[0]),
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
-    ]
-
-
-def orm_steps() -> list[gxe.Expectation]:
-    return [
-        _keys_unique("rollout_id", "step"),
-        *_not_null("rollout_id", "step", "question_id", "label"),
-        gxe.ExpectColumnValuesToBeInSet(column="label", value_set=[0, 1]),
-        gxe.ExpectColumnPairValuesToBeEqual(column_A="step", column_B="expected_step"),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
     ]
 
@@ -97,6 +85,18 @@ def _label_rules() -> list[gxe.Expectation]:
               column_A="label", column_B="raw_label", or_equal=True, ignore_row_if="either_value_is_missing"),
         _rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "labels non-increasing along a rollout's steps",
               column_A="label", column_B="next_label", or_equal=True, ignore_row_if="either_value_is_missing"),
+    ]
+
+
+def orm_steps() -> list[gxe.Expectation]:
+    return [
+        _one_row_per_key("rollout_id, step"),
+        _always("has_ids", "rollout and question ids present"),
+        _rule(gxe.ExpectColumnPairValuesToBeEqual, "steps numbered 1..L in every rollout",
+              column_A="step", column_B="expected_step"),
+        _rule(gxe.ExpectColumnValuesToNotBeNull, "every step labelled", column="label"),
+        _rule(gxe.ExpectColumnValuesToBeInSet, "labels in {0, 1}", column="label", value_set=[0, 1]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
     ]
 
 
@@ -202,23 +202,41 @@ SUITES = {
 BATCHED = ("questions", "rollouts", "verifications", "drafts")
 
 
-def with_derived_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a suite checks that are computed across rows or inside lists."""
+def derived_columns(name: str, table: pa.Table) -> dict[str, pa.Array]:
+    """The columns a suite checks that are computed inside the lists of a row."""
     if name == "rollouts":
-        frame = frame.copy()
-        frame["n_steps"] = frame["steps"].map(lambda steps: 0 if steps is None else len(steps))
-        frame["n_step_results"] = frame["step_results"].map(lambda r: 0 if r is None else len(r))
-        frame["null_steps"] = frame["steps"].map(
-            lambda steps: 0 if steps is None else sum(step is None or not step.strip() for step in steps)
-        )
+        steps = table.column("steps").combine_chunks()
+        flat = pc.list_flatten(steps)
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(flat), ""), True)
+        return {
+            "n_steps": _lengths(steps),
+            "n_step_results": _lengths(table.column("step_results")),
+            "null_steps": _count_per_row(steps, blank),
+        }
     if name == "drafts":
-        frame = frame.copy()
-        labels = frame["step_labels"].map(lambda row: [] if row is None else list(row))
-        frame["n_steps"] = frame["draft"].map(lambda steps: 0 if steps is None else len(steps))
-        frame["n_step_labels"] = labels.map(len)
-        frame["labels_not_binary"] = labels.map(lambda row: sum(label not in (0, 1) for label in row))
-        # back-propagation makes labels non-increasing along a draft
-        frame["labels_increase"] = labels.map(lambda row: sum(a < b for a, b in zip(row, row[1:])))
-    if "step" in frame.columns and "rollout_id" in frame.columns:
-        frame = _step_numbers(frame)
-    return frame
+        labels = table.column("step_labels").combine_chunks()
+        flat = pc.list_flatten(labels)
+        # back-propagation makes labels non-increasing along a draft: count the rises
+        values = pc.fill_null(flat, 0).to_numpy(zero_copy_only=False)
+        parents = pc.list_parent_indices(labels).to_numpy()
+        rises = np.zeros(len(flat), dtype=bool)
+        rises[:-1] = (values[:-1] < values[1:]) & (parents[:-1] == parents[1:])
+        binary = pc.fill_null(pc.is_in(flat, pa.array([0, 1], flat.type)), False)
+        return {
+            "n_steps": _lengths(table.column("draft")),
+            "n_step_labels": _lengths(labels),
+            "labels_not_binary": _count_per_row(labels, pc.invert(binary)),
+            "labels_increase": _count_per_row(labels, pa.array(rises)),
+        }
+    return {}
+
+
+def _lengths(lists: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each list's length, 0 where the list is null."""
+    return pc.fill_null(pc.list_value_length(lists), 0)
+
+
+def _count_per_row(lists: pa.Array, flags: pa.Array) -> pa.Array:
+    """How many of each row's list elements have their flag set (`flags`: one per element)."""
+    parents = pc.list_parent_indices(lists).to_numpy()
+    return pa.array(np.bincount(parents[flags.to_numpy(zero_copy_only=False)], minlength=len(lists)))

@@ -7,6 +7,7 @@ import pytest
 
 from factory.expectations import TableInvalid, validate
 from factory.tables import SCHEMAS, write_table
+from factory.validation import check_table
 from factory.tasks import get_task
 from factory.params import TaskParams
 
@@ -20,21 +21,21 @@ def orm_steps(rows):
 
 def test_good_tables_pass():
     validate("questions", get_task("arith", TaskParams(n_train=5, n_test=2)).load("train"))
-    validate("orm_steps", orm_steps([("r1", 1, 1), ("r1", 2, 1), ("r2", 1, 0)]))
+    check_table("orm_steps", orm_steps([("r1", 1, 1), ("r1", 2, 1), ("r2", 1, 0)]), inputs={})
 
 
 @pytest.mark.parametrize(
     ("rows", "rule"),
     [
-        ([("r1", 1, 1), ("r1", 1, 0)], "compound_columns_to_be_unique"),
-        ([("r1", 1, 2)], "values_to_be_in_set"),
-        ([("r1", 1, 1), ("r1", 3, 1)], "pair_values_to_be_equal"),  # step 2 missing
-        ([("r1", 2, 1)], "pair_values_to_be_equal"),  # steps start at 1
+        ([("r1", 1, 1), ("r1", 1, 0)], r"keys \(rollout_id, step\) unique.*failing keys: \(rollout_id='r1', step=1\)"),
+        ([("r1", 1, 2)], r"labels in \{0, 1\}.*failing keys: \(rollout_id='r1', step=1\)"),
+        ([("r1", 1, 1), ("r1", 3, 1)], "steps numbered 1..L"),  # step 2 missing
+        ([("r1", 2, 1)], "steps numbered 1..L"),  # steps start at 1
     ],
 )
 def test_bad_orm_steps_are_rejected_by_name(rows, rule):
     with pytest.raises(TableInvalid, match=rule):
-        validate("orm_steps", orm_steps(rows))
+        check_table("orm_steps", orm_steps(rows), inputs={})
 
 
 def test_bad_questions_rejected_and_nothing_written(tmp_path):
