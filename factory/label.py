@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -37,12 +38,11 @@ def label(
     """Write every table of OUTPUTS into `out_dir`, all or none. `value_pairs`: the verifications
     come from an exhaustive search, the only one that measures the value of every step.
 
-    Each table streams from DuckDB into a staged Parquet file, and its suite runs on that file
-    a batch at a time, so memory stays near DuckDB's `memory_limit` whatever the inputs' size."""
+    Each table streams from DuckDB into a staged Parquet file and its suite runs on that file a
+    batch at a time, so memory stays near DuckDB's `memory_limit` whatever the inputs' size. The
+    suites run in a thread (they are mostly Python) while DuckDB makes the next table."""
     for name, path in (("rollouts", rollouts), ("verifications", verifications)):
         require_columns(name, path)
-        # inputs can come from any source: none is used unless it passes its suite
-        validate_file(name, path, memory_limit=params.memory_limit)
     parameters: dict[str, object] = {
         "rollouts": str(rollouts),
         "verifications": str(verifications),
@@ -51,28 +51,71 @@ def label(
         "max_targets_per_draft": params.max_targets_per_draft,
         "exhaustive": value_pairs,
     }
+    made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".label.", dir=out_dir))
     try:
         # DuckDB spills beside the outputs (a data disk, not a small /tmp), cleaned up with them
         with closing(connect(memory_limit=params.memory_limit, threads=params.threads,
                              temp_directory=staging / ".spill")) as connection:
-            summary = {}
-            for name in tqdm(OUTPUTS, desc="label", unit="table"):
-                path = staging / f"{name}.parquet"
-                with sql_errors(name):
-                    write_batches(name, stream_sql(connection, name, parameters, BATCH_ROWS), path)
-                connection.read_parquet(str(path)).create_view("candidate", replace=True)
-                check_candidate(connection, name, parameters)
-                parameters[name] = str(path)
-                summary[name] = _summarise(path)
+            with SuitesAlongside() as suites:
+                # inputs can come from any source: nothing is written unless they pass their suites
+                for name, path in (("rollouts", rollouts), ("verifications", verifications)):
+                    suites.submit(validate_file, name, path, memory_limit=params.memory_limit)
+                for name in tqdm(OUTPUTS, desc="label", unit="table"):
+                    suites.raise_failure()
+                    path = staging / f"{name}.parquet"
+                    with sql_errors(name):
+                        write_batches(name, stream_sql(connection, name, parameters, BATCH_ROWS), path)
+                    parameters[name] = str(path)
+                    suites.submit(_check, connection.cursor(), name, dict(parameters))
+            summary = {name: _summarise(staging / f"{name}.parquet") for name in OUTPUTS}
             summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
         # Only now that every table passed its suite do they replace the previous outputs.
         for name in OUTPUTS:
             os.replace(staging / f"{name}.parquet", out_dir / f"{name}.parquet")
+    except BaseException:
+        # a failed run leaves no trace, not even the folders it made for its outputs
+        shutil.rmtree(made[-1] if made else staging, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+class SuitesAlongside:
+    """Suites run one at a time in a thread while the stage goes on; leaving the block waits
+    for them all. A failed suite wins over any later error, since a bad input explains what
+    went wrong after it."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1)
+        self._runs: list[Future] = []
+
+    def submit(self, suite, *args, **kwargs) -> None:
+        self._runs.append(self._thread.submit(suite, *args, **kwargs))
+
+    def raise_failure(self, *, wait: bool = False) -> None:
+        """Raise the error of the first suite that failed (`wait`: of all, once they are done)."""
+        for run in self._runs:
+            if (wait or run.done()) and run.exception():
+                raise run.exception() from None
+
+    def __enter__(self) -> SuitesAlongside:
+        return self
+
+    def __exit__(self, *_) -> None:
+        try:
+            self.raise_failure(wait=True)
+        finally:
+            self._thread.shutdown()
+
+
+def _check(cursor, name: str, parameters: dict[str, object]) -> None:
+    """The suite of the table `name` just written to parameters[name]."""
+    with closing(cursor):
+        cursor.register("candidate", cursor.read_parquet(str(parameters[name])))
+        check_candidate(cursor, name, parameters)
 
 
 def _summarise(path: Path) -> dict:

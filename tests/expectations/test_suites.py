@@ -52,3 +52,46 @@ def test_rollouts_need_one_result_slot_per_step():
            "step_results": ["1"], "final_answer": "1", "is_correct": True, "n_tokens": 3}
     with pytest.raises(TableInvalid, match="n_steps"):
         validate("rollouts", pa.Table.from_pylist([row], schema=SCHEMAS["rollouts"]))
+
+
+def rollout_row(steps, step_results, sample_idx=0):
+    return {"rollout_id": f"q/{sample_idx}", "question_id": "q", "sample_idx": sample_idx, "steps": steps,
+            "step_results": step_results, "final_answer": "1", "is_correct": True, "n_tokens": 3}
+
+
+@pytest.mark.parametrize("steps", [["a", "  "], ["a", None], [""]])
+def test_rollouts_reject_blank_or_null_steps(steps):
+    row = rollout_row(steps, [None] * len(steps), sample_idx=1)
+    with pytest.raises(TableInvalid, match=r"null_steps: 1 row.*failing keys: rollout_id='q/1'"):
+        validate("rollouts", pa.Table.from_pylist([rollout_row(["a"], ["1"]), row], schema=SCHEMAS["rollouts"]))
+
+
+def draft_row(question_id, labels):
+    return {"question_id": question_id, "draft": ["s"] * len(labels), "final_answer": "1", "is_correct": False,
+            "step_labels": labels, "exact_labels": None, "n_tokens": 3}
+
+
+@pytest.mark.parametrize(
+    ("labels", "rule"),
+    [([1, 0, 1], "labels_increase"), ([1, 2], "labels_not_binary"), ([1, None], "labels_not_binary")],
+)
+def test_drafts_reject_labels_that_rise_or_are_not_binary(labels, rule):
+    # the good draft beside it ends where the bad one starts: rises are counted within a draft
+    table = pa.Table.from_pylist([draft_row("a", [1, 0]), draft_row("b", labels)], schema=SCHEMAS["drafts"])
+    with pytest.raises(TableInvalid, match=rf"{rule}: 1 row.*failing keys: question_id='b'"):
+        validate("drafts", table)
+    validate("drafts", pa.Table.from_pylist([draft_row("a", [1, 0]), draft_row("b", [1, 1, 0])],
+                                            schema=SCHEMAS["drafts"]))
+
+
+def test_a_rule_broken_in_several_batches_counts_every_row(monkeypatch):
+    import factory.expectations
+
+    monkeypatch.setattr(factory.expectations, "BATCH_ROWS", 2)
+    rows = [("r1", 1, 1), ("r1", 2, 5), ("r2", 1, 5), ("r3", 1, 0), ("r4", 1, 5)]
+    checks = pa.table({"rollout_id": [r for r, _, _ in rows], "step": [s for _, s, _ in rows],
+                       "rows_per_key": [1] * 5, "has_ids": [True] * 5, "expected_step": [s for _, s, _ in rows],
+                       "label": [label for _, _, label in rows]})
+    reader = pa.RecordBatchReader.from_batches(checks.schema, checks.to_batches(max_chunksize=1))
+    with pytest.raises(TableInvalid, match=r"labels in \{0, 1\}.*: 3 row.*failing keys: \(rollout_id='r1', step=2\)"):
+        factory.expectations.validate_batches("orm_steps", reader)

@@ -55,7 +55,20 @@ def test_incomplete_verification_fails_the_stage_and_writes_nothing(inputs, tmp_
     with pytest.raises(GloreError, match="sorm_labels: incomplete verification: 1 rollout.*r/0"):
         label(LabelParams(), rollouts=given.rollouts, verifications=given.verifications, out_dir=out,
               value_pairs=True)
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # not even the folder made for the outputs
+
+
+def test_a_bad_input_is_reported_before_the_errors_it_causes_later(inputs, tmp_path):
+    # r/0 is never verified (an incomplete verification, which fails sorm_labels), but the
+    # rollouts also hold a duplicated id: the input's suite explains the run, so it wins
+    given = stage_inputs(inputs)
+    rollouts = pq.read_table(given.rollouts)
+    pq.write_table(pa.concat_tables([rollouts, rollouts.slice(0, 1)]), given.rollouts)
+    out = tmp_path / "out"
+    with pytest.raises(TableInvalid, match=r"rollouts.parquet: table rollouts failed .*rollout_id.*q/0"):
+        label(LabelParams(), rollouts=given.rollouts, verifications=given.verifications, out_dir=out,
+              value_pairs=True)
+    assert not out.exists()
 
 
 def test_a_table_failing_its_suite_leaves_no_table_behind(inputs, tmp_path, monkeypatch):
@@ -76,7 +89,7 @@ def test_a_table_failing_its_suite_leaves_no_table_behind(inputs, tmp_path, monk
     with pytest.raises(TableInvalid, match=r"refine_value .*keys \(draft_rollout_id, bad_step\) unique.*: 2 row"):
         label(LabelParams(incomplete="drop"), rollouts=given.rollouts, verifications=given.verifications,
               out_dir=out, value_pairs=True)
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # not even the folder made for the outputs
 
 
 def test_inputs_missing_a_column_fail_naming_the_file(inputs, tmp_path):
@@ -152,7 +165,7 @@ def test_glore_label_runs_on_any_two_parquet_files(inputs, tmp_path):
 
     params.write_text(yaml.safe_dump({"label": {"incomplete": "fail"}}))
     result = runner.invoke(app, args)
-    assert result.exit_code == 1 and list(out.iterdir()) == []
+    assert result.exit_code == 1 and not out.exists()
     # one line of error after the progress bar
     assert result.output.splitlines()[-1].startswith("error: label: sorm_labels: incomplete verification")
     assert sum("error" in line for line in result.output.splitlines()) == 1
