@@ -63,7 +63,8 @@ class Broken:
             if shown not in keys:  # a duplicated key comes once per row that has it
                 keys.append(shown)
         where = f"; failing keys: {'; '.join(keys[:EXAMPLES])}" if keys else ""
-        return f"table {name} failed {self.rule}{described} on {self.columns or 'the table'}: {self.count} row(s){values}{where}"
+        columns = self.columns or "the table"
+        return f"table {name} failed {self.rule}{described} on {columns}: {self.count} row(s){values}{where}"
 
 
 def validate(name: str, table: pa.Table, *, one_batch: bool = False) -> None:
@@ -157,7 +158,8 @@ def _columns_named(rule: str, kwargs: dict) -> str:
 
 def _columns_of(expectation) -> list[str]:
     kwargs = expectation.configuration.kwargs
-    named = [kwargs.get("column"), *(kwargs.get("column_list") or []), kwargs.get("column_A"), kwargs.get("column_B")]
+    named = [kwargs.get("column"), *(kwargs.get("column_list") or []), kwargs.get("column_A"),
+             kwargs.get("column_B")]
     return [column for column in named if column]
 
 
@@ -210,8 +212,7 @@ def validate_file(name: str, path: str | Path, *, memory_limit: str = "2GB") -> 
 
     _require_batched(name)
     try:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
             validate(name, conform(name, pa.Table.from_batches([batch])), one_batch=True)
         return validate_across(name, path, memory_limit=memory_limit)
     except GloreError as error:
@@ -262,5 +263,6 @@ def _unique_across_batches(name: str, path: Path, *, memory_limit: str) -> None:
         ).fetchall()
         if duplicated:
             failing = [dict(zip(columns, row[: len(columns)])) for row in duplicated]
-            raise TableInvalid(Broken(0, expectation.expectation_type, None, ", ".join(columns),
-                                      duplicated[0][-1], [], failing).message(name))
+            broken = Broken(position=0, rule=expectation.expectation_type, description=None,
+                            columns=", ".join(columns), count=duplicated[0][-1], sample=[], failing=failing)
+            raise TableInvalid(broken.message(name))
