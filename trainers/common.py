@@ -55,6 +55,9 @@ def save_trained(trainer, tokenizer, params: TrainingParams, work: Path, out: Pa
         return None
     folder = work / "model"
     trainer.save_model(str(folder))
+    # it pickles the run's temporary folder name, so two identical runs would differ; the
+    # params that matter are in train_params.json
+    (folder / "training_args.bin").unlink(missing_ok=True)
     tokenizer.save_pretrained(folder)
     curve = [row for row in trainer.state.log_history if "loss" in row]
     with open(folder / "train_curve.csv", "w", newline="") as handle:

@@ -45,11 +45,14 @@ def train_step_classifier(
         AutoTokenizer,
         DataCollatorForTokenClassification,
         Trainer,
+        set_seed,
     )
 
     tokenizer = load_pretrained(AutoTokenizer, init_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    # the new head's weights are drawn as the model loads, before Trainer seeds anything
+    set_seed(params.seed)
     model = load_pretrained(
         AutoModelForTokenClassification, init_model, num_labels=2, id2label={0: "incorrect", 1: "correct"},
         label2id={"incorrect": 0, "correct": 1},

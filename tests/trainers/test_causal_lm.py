@@ -54,6 +54,18 @@ def test_a_tiny_run_lowers_the_loss_and_saves_everything(tiny_model, tmp_path):
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
 
 
+def test_the_same_run_twice_gives_the_same_model_folder(tiny_model, tmp_path):
+    prompts = [f"Question: what is {n} plus 1?\nAnswer:\n" for n in range(4)]
+    completions = [f"#### {n + 1}" for n in range(4)]
+    params = TrainingParams(max_steps=3, batch_size=2)
+    for run in ("a", "b"):
+        train_causal_lm(base_model=tiny_model, prompts=prompts, completions=completions, params=params,
+                        out=tmp_path / run)
+    files = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert "model.safetensors" in files and files == sorted(path.name for path in (tmp_path / "b").iterdir())
+    assert all((tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() for name in files)
+
+
 def test_a_task_without_solutions_bootstraps_from_one_shot_samples(tiny_model, monkeypatch):
     """SVAMP's first student data: the base model's correct, de-duplicated 1-shot samples."""
     import factory.sft as sft

@@ -53,6 +53,18 @@ def test_a_tiny_run_lowers_the_loss_and_scores_are_probabilities(tiny_model, tmp
     assert all(0.0 <= value <= 1.0 for row in scores for value in row)
 
 
+def test_the_same_run_twice_gives_the_same_model_folder(tiny_model, tmp_path):
+    # the second run starts with the global random state the first one left behind
+    examples = [{"question": f"Q{n}?", "steps": STEPS, "labels": [n % 2, 0]} for n in range(8)]
+    params = TrainingParams(max_steps=3, batch_size=4)
+    for run in ("a", "b"):
+        train_step_classifier(init_model=tiny_model, train=examples, holdout=examples[:2], params=params,
+                              out=tmp_path / run)
+    files = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert "model.safetensors" in files and files == sorted(path.name for path in (tmp_path / "b").iterdir())
+    assert all((tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() for name in files)
+
+
 def test_steps_past_the_context_score_nan(tiny_model):
     from transformers import AutoModelForTokenClassification
 
