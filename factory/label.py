@@ -41,7 +41,8 @@ def label(
     Each table streams from DuckDB into a staged Parquet file and its suite runs on that file a
     batch at a time, so memory stays near DuckDB's `memory_limit` whatever the inputs' size. The
     suites run in a thread (they are mostly Python) while DuckDB makes the next table."""
-    for name, path in (("rollouts", rollouts), ("verifications", verifications)):
+    inputs = {"rollouts": rollouts, "verifications": verifications}
+    for name, path in inputs.items():
         require_columns(name, path)
     parameters: dict[str, object] = {
         "rollouts": str(rollouts),
@@ -60,7 +61,7 @@ def label(
                              temp_directory=staging / ".spill")) as connection:
             with SuitesAlongside() as suites:
                 # inputs can come from any source: nothing is written unless they pass their suites
-                for name, path in (("rollouts", rollouts), ("verifications", verifications)):
+                for name, path in inputs.items():
                     suites.submit(validate_file, name, path, memory_limit=params.memory_limit)
                 for name in tqdm(OUTPUTS, desc="label", unit="table"):
                     suites.raise_failure()
