@@ -1,8 +1,9 @@
 """`base` stage: the base model every policy is trained from.
 
-By default a byte-level BPE tokenizer is trained on the task's own text and a tiny
-Llama is built from scratch; with `source` naming a saved folder or hub id, that model is
-copied instead (as the paper starts from a pretrained Llama-2).
+By default a byte-level BPE tokenizer is trained on the task's own text, a tiny Llama is
+built from scratch and pretrained on fresh problems of the task (`base.pretrain`), as the
+paper starts from a Llama-2 that has read GSM8K-like text; with `source` naming a saved folder
+or hub id, that model is copied instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from factory import GloreError, first_line
 from factory.params import Params
-from factory.prompts import BAD_MARKER, prefix_prompt, solution_text
+from factory.prompts import BAD_MARKER, prefix_prompt, solution_text, student_prompt
 from factory.tables import replace_dir
 from factory.tasks import get_task
 
@@ -77,6 +78,31 @@ def build_scratch_model(params: Params, out: Path) -> int:
     return model.num_parameters()
 
 
+def pretraining_problems(params: Params) -> list[tuple[str, str]]:
+    """(question, solution) pairs of `base.pretrain.problems` fresh problems: drawn with their
+    own seed, none of them a train or test question, so that no evaluation is contaminated."""
+    task = get_task(params.task.name, params.task)
+    draw = getattr(task, "fresh_problems", None)
+    if draw is None:
+        raise GloreError(f"base.pretrain needs a task that generates problems; {params.task.name} does not")
+    taken = {q["question"] for split in ("train", "test") for q in task.load(split).to_pylist()}
+    return draw(params.base.pretrain.problems, seed=params.base.pretrain.seed, exclude=taken)
+
+
+def pretrain(params: Params, model: Path, out: Path) -> dict:
+    """One epoch of causal-LM training on fresh problems, loss on the solutions."""
+    from trainers.causal_lm import train_causal_lm
+
+    pairs = pretraining_problems(params)
+    return train_causal_lm(
+        base_model=model,
+        prompts=[student_prompt(question) for question, _ in pairs],
+        completions=[solution for _, solution in pairs],
+        params=params.base.pretrain.train,
+        out=out,
+    )
+
+
 def copy_pretrained(source: str, out: Path) -> int:
     """Save a pretrained model (local folder, or hub id for real runs) as the base."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -98,12 +124,17 @@ def copy_pretrained(source: str, out: Path) -> int:
 def base(params: Params, *, out: Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    summary: dict = {}
     try:
         if params.base.source == "scratch":
-            n_parameters = build_scratch_model(params, temporary)
+            summary["parameters"] = build_scratch_model(params, temporary)
+            if params.base.pretrain.problems:
+                # the trainer swaps its result into `out` whole, like every other model
+                summary["pretrain"] = pretrain(params, temporary, out)
+                return summary
         else:
-            n_parameters = copy_pretrained(params.base.source, temporary)
+            summary["parameters"] = copy_pretrained(params.base.source, temporary)
         replace_dir(temporary, out)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return {"parameters": n_parameters}
+    return summary

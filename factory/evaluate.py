@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory.generation import make_generator
-from factory.metrics import binary_report, best_index, first_bad_step, majority_answer, share, solution_score, AGGREGATORS
+from factory.claims import QuestionRecords, measure_claims
+from factory.metrics import (
+    AGGREGATORS,
+    best_index,
+    binary_report,
+    first_bad_step,
+    majority_answer,
+    share,
+    solution_score,
+    value_bad_step,
+)
 from factory.params import Params
-from factory.prompts import student_prompt
+from factory.prompts import solution_text, student_prompt
+from factory.ranking import auc, balanced_accuracy, within_group_auc
 from factory.refine import Solution, final_scores, refine_all
-from factory.scoring import StepScorer
+from factory.scoring import LikelihoodScorer, StepScorer
 from factory.tables import read_table
 from factory.tasks import answers, get_task
 
@@ -55,24 +66,39 @@ def student_measures(samples: list[list[Solution]], references: list[str], draft
     return result
 
 
-def reward_model_measures(step_scores: list[list[float]], drafts: list[dict], threshold: float) -> dict:
-    """Tables 1-2: step-level accuracy against the verifier labels (and the exact truth where the
-    task has it), final-answer accuracy, false-positive and false-negative rates, by step too."""
-    steps = [(score > threshold, bool(label), number)
+def reward_model_measures(step_scores: list[list[float]], drafts: list[dict], threshold: float,
+                          samples: dict) -> dict:
+    """Tables 1-2: step-level and final-answer judgements on the drafts, against the verifier
+    labels and (where the task has it) the exact truth; at `threshold` (accuracy, balanced
+    accuracy, error rates) and threshold-free (AUC). Plus the within-question AUC on the student
+    samples (`samples`: scores, correct, question of each): does the model rank solutions?"""
+    def judged(pairs: list[tuple[float, bool]]) -> dict:
+        scores, truth = [s for s, _ in pairs], [t for _, t in pairs]
+        predicted = [s > threshold for s in scores]
+        return {**binary_report(predicted, truth), "balanced_accuracy": _round(balanced_accuracy(predicted, truth)),
+                "auc": _round(auc(scores, truth))}
+
+    steps = [(score, bool(label), number)
              for row, draft in zip(step_scores, drafts)
              for number, (score, label) in enumerate(zip(row, draft["step_labels"]), start=1)]
-    result = {"step_vs_verifier_labels": binary_report([p for p, _, _ in steps], [t for _, t, _ in steps])}
-    exact = [(score > threshold, truth)
+    result = {"step_vs_verifier_labels": judged([(s, t) for s, t, _ in steps])}
+    exact = [(score, truth)
              for row, draft in zip(step_scores, drafts) if draft["exact_labels"] is not None
              for score, truth in zip(row, draft["exact_labels"])]
     if exact:
-        result["step_vs_exact_truth"] = binary_report([p for p, _ in exact], [t for _, t in exact])
-    finals = [(row[-1] > threshold, draft["is_correct"]) for row, draft in zip(step_scores, drafts) if row]
-    result["final_answer"] = binary_report([p for p, _ in finals], [t for _, t in finals])
+        result["step_vs_exact_truth"] = judged(exact)
+    result["final_answer"] = judged([(row[-1], draft["is_correct"]) for row, draft in zip(step_scores, drafts) if row])
     result["step_accuracy_by_step"] = {
-        number: share([p == t for p, t, n in steps if n == number]) for number in sorted({n for _, _, n in steps})
+        number: share([(s > threshold) == t for s, t, n in steps if n == number])
+        for number in sorted({n for _, _, n in steps})
     }
+    result["within_question_auc"] = _round(within_group_auc(samples["scores"], samples["correct"],
+                                                            samples["question"]))
     return result
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def label_quality(sorm_labels: list[dict], rollouts: list[dict], questions: dict[str, dict], task) -> dict | None:
@@ -96,9 +122,9 @@ def label_quality(sorm_labels: list[dict], rollouts: list[dict], questions: dict
 def refinement_measures(variants: dict[str, list[Solution]], references: Sequence[str], drafts_correct: list[bool],
                         orm_final: dict[str, list[float]], bo_accuracy: float | None) -> dict:
     """Figure 3 / Table 3 (each refinement, all drafts and incorrect drafts only, and unions) and
-    Figure 4 (ORM reranking of draft + global + local against greedy, Bo-n and an oracle)."""
-    correct = {name: [answers.same_number(s.answer, ref) for s, ref in zip(solutions, references)]
-               for name, solutions in variants.items()}
+    Figure 4 (ORM reranking of draft + global + local against greedy, Bo-n and an oracle), with
+    the local refinement located by the SORM and, as the paper also reports, by the ORM."""
+    correct = correctness(variants, references)
     wrong = [i for i, ok in enumerate(drafts_correct) if not ok]
     table = {}
     rows = dict(correct)
@@ -106,22 +132,31 @@ def refinement_measures(variants: dict[str, list[Solution]], references: Sequenc
     rows["global_or_local_orm"] = [a or b for a, b in zip(correct["global"], correct["local_orm"])]
     for name, flags in rows.items():
         table[name] = {"all_drafts": share(flags), "incorrect_drafts": share([flags[i] for i in wrong])}
-    candidates = ("draft", "global", "local_sorm")
-    picks = [best_index([orm_final[c][i] for c in candidates]) for i in range(len(references))]
-    reranked = [correct[candidates[p]][i] for i, p in enumerate(picks)]
     fixed = {name: set(i for i in wrong if correct[name][i]) for name in ("global", "local_sorm")}
+    reranking = {"greedy": share(drafts_correct), "orm_bo": bo_accuracy}
+    for local in ("local_sorm", "local_orm"):
+        candidates = ("draft", "global", local)
+        reranking[f"orm_rerank_draft_global_{local}"] = share(reranked(candidates, correct, orm_final))
+        reranking[f"oracle_draft_global_{local}"] = share(
+            [any(correct[c][i] for c in candidates) for i in range(len(references))])
     return {
         "refinement": table,
         "fixed_by_global_only": len(fixed["global"] - fixed["local_sorm"]),
         "fixed_by_local_only": len(fixed["local_sorm"] - fixed["global"]),
         "fixed_by_both": len(fixed["global"] & fixed["local_sorm"]),
-        "reranking": {
-            "greedy": share(drafts_correct),
-            "orm_bo": bo_accuracy,
-            "orm_rerank_draft_global_local": share(reranked),
-            "oracle_draft_global_local": share([any(correct[c][i] for c in candidates) for i in range(len(references))]),
-        },
+        "reranking": reranking,
     }
+
+
+def correctness(variants: dict[str, list[Solution]], references: Sequence[str]) -> dict[str, list[bool]]:
+    return {name: [answers.same_number(s.answer, ref) for s, ref in zip(solutions, references)]
+            for name, solutions in variants.items()}
+
+
+def reranked(candidates: Sequence[str], correct: dict[str, list[bool]], orm_final: dict[str, list[float]]) -> list[bool]:
+    """Per question, whether the candidate the ORM scores highest is correct."""
+    picks = [best_index([orm_final[c][i] for c in candidates]) for i in range(len(correct[candidates[0]]))]
+    return [correct[candidates[p]][i] for i, p in enumerate(picks)]
 
 
 def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, sorm_labels: Path,
@@ -137,29 +172,42 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     batch = params.generator.batch_size
 
     sampling = config.sampling
+    k = sampling.k
     raw = make_generator(params.generator, models.student).generate(
-        [student_prompt(t) for t in texts], n=sampling.k, temperature=sampling.temperature, top_p=sampling.top_p,
+        [student_prompt(t) for t in texts], n=k, temperature=sampling.temperature, top_p=sampling.top_p,
         max_new_tokens=sampling.max_new_tokens, seed=sampling.seed,
     )
     samples = [[Solution.parse(c.text) for c in row] for row in raw]
+    flat_texts = [t for t in texts for _ in range(k)]
+    flat_samples = [s for row in samples for s in row]
+    sample_correct = [answers.same_number(s.answer, ref) for row, ref in zip(samples, references) for s in row]
+    sample_question = [i for i in range(len(samples)) for _ in range(k)]
+    likelihood = LikelihoodScorer.from_pretrained(models.student, batch_size=batch).score(
+        [student_prompt(t) for t in flat_texts], [solution_text(s.steps, s.answer) for s in flat_samples])
     scorers = {name: StepScorer.from_pretrained(getattr(models, name), batch_size=batch) for name in REWARD_MODELS}
 
-    def score_samples(scorer: StepScorer) -> list[list[list[float]]]:
-        flat = scorer.score([t for t, row in zip(texts, samples) for _ in row], [s.steps for row in samples for s in row])
-        return [flat[i * sampling.k : (i + 1) * sampling.k] for i in range(len(samples))]
+    def per_question(flat: list) -> list[list]:
+        return [flat[i * k : (i + 1) * k] for i in range(len(samples))]
 
-    student_result = student_measures(samples, references, drafts_correct, score_samples(scorers["orm"]),
-                                      score_samples(scorers["sorm"]), config.bo)
+    sample_steps = {name: scorer.score(flat_texts, [s.steps for s in flat_samples], [s.answer for s in flat_samples])
+                    for name, scorer in scorers.items()}
+    student_result = student_measures(samples, references, drafts_correct, per_question(sample_steps["orm"]),
+                                      per_question(sample_steps["sorm"]), config.bo)
+    student_result["within_question_auc_likelihood"] = _round(within_group_auc(likelihood, sample_correct,
+                                                                               sample_question))
 
-    draft_scores = {name: scorer.score(texts, [s.steps for s in solutions]) for name, scorer in scorers.items()}
-    reward_result = {name: reward_model_measures(draft_scores[name], draft_rows, config.threshold)
-                     for name in REWARD_MODELS}
+    draft_scores = {name: scorer.score(texts, [s.steps for s in solutions], [s.answer for s in solutions])
+                    for name, scorer in scorers.items()}
+    reward_result = {
+        name: reward_model_measures(draft_scores[name], draft_rows, config.threshold, {
+            "scores": [solution_score(row, "final") for row in sample_steps[name]],
+            "correct": sample_correct, "question": sample_question})
+        for name in REWARD_MODELS
+    }
 
     local_marks = {name: [first_bad_step(r, config.threshold) for r in draft_scores[name]] for name in ("orm", "sorm")}
-    value_marks = []
-    for row in draft_scores["sorm"]:
-        best = best_index(row) + 1 if row else None  # the step of highest value; [BAD] goes after it
-        value_marks.append(best + 1 if best is not None and best < len(row) else None)
+    # appendix J: at test time the ORM's step values say where the draft was still on track
+    value_marks = [value_bad_step(row) for row in draft_scores["orm"]]
 
     def refined_by(model: Path, *marks: list[int | None] | None) -> list[list[Solution]]:
         # one refiner loaded at a time: on a GPU each vLLM engine claims most of the memory
@@ -171,15 +219,37 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     (value_refined,) = refined_by(models.refiner_value, value_marks)
     variants = {"draft": solutions, "global": global_refined, "local_orm": local_orm, "local_sorm": local_sorm,
                 "value": value_refined}
-    orm_final = {name: final_scores(scorers["orm"], texts, variants[name]) for name in ("draft", "global", "local_sorm")}
+    orm_final = {name: final_scores(scorers["orm"], texts, variants[name])
+                 for name in ("draft", "global", "local_sorm", "local_orm")}
     refinement_result = refinement_measures(variants, references, drafts_correct, orm_final,
                                             student_result[f"orm_bo{config.bo}"])
+    correct = correctness(variants, references)
+    rerank_k = [row[best_index([solution_score(steps, "final") for steps in scores])]
+                for row, scores in zip(per_question(sample_correct), per_question(sample_steps["orm"]))]
+    exact = [d["exact_labels"] or [] for d in draft_rows]
+    records = QuestionRecords(
+        greedy_correct=drafts_correct,
+        reranked_correct=reranked(("draft", "global", "local_sorm"), correct, orm_final),
+        rerank_k_correct=rerank_k,
+        sample_correct=per_question(sample_correct),
+        sample_orm=per_question([solution_score(row, "final") for row in sample_steps["orm"]]),
+        sample_likelihood=per_question(likelihood),
+        step_truth=exact,
+        step_orm=[row[: len(truth)] for row, truth in zip(draft_scores["orm"], exact)],
+        step_sorm=[row[: len(truth)] for row, truth in zip(draft_scores["sorm"], exact)],
+        draft_orm=[solution_score(row, "final") for row in draft_scores["orm"]],
+        draft_sorm=[solution_score(row, "final") for row in draft_scores["sorm"]],
+        fixed_global=[not ok and fixed for ok, fixed in zip(drafts_correct, correct["global"])],
+        fixed_local=[not ok and fixed for ok, fixed in zip(drafts_correct, correct["local_sorm"])],
+    )
     quality = label_quality(read_table("sorm_labels", sorm_labels).to_pylist(),
                             read_table("rollouts", rollouts).to_pylist(), by_id, task)
     return {
         "drafts": len(draft_rows),
+        "threshold": config.threshold,
         "student": student_result,
         "reward_models": reward_result,
         "sorm_label_quality": quality,
         **refinement_result,
+        "claims": measure_claims(records, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed),
     }

@@ -27,9 +27,15 @@ def best_index(scores: Sequence[float]) -> int:
 
 
 def _weighted_mean(scores: Sequence[float]) -> float:
-    # later steps weigh more: they see more of the solution
-    weights = range(1, len(scores) + 1)
+    # appendix D: step i of L weighs 1 / (L - i + 1), so the last step weighs 1, the one before
+    # it 1/2, and so on: later steps see more of the solution
+    weights = [1 / (len(scores) - i) for i in range(len(scores))]
     return sum(w * s for w, s in zip(weights, scores)) / sum(weights)
+
+
+def _penultimate(scores: Sequence[float]) -> float:
+    # appendix D: the mean of the last two step scores (the last alone for a one-step solution)
+    return sum(scores[-2:]) / len(scores[-2:])
 
 
 AGGREGATORS: dict[str, Callable[[Sequence[float]], float]] = {
@@ -38,7 +44,7 @@ AGGREGATORS: dict[str, Callable[[Sequence[float]], float]] = {
     "weighted_mean": _weighted_mean,
     "min": min,
     "product": math.prod,
-    "penultimate": lambda scores: scores[-2] if len(scores) > 1 else scores[-1],
+    "penultimate": _penultimate,
 }
 
 
@@ -48,6 +54,15 @@ def solution_score(step_scores: Sequence[float], how: str = "final") -> float:
     if not step_scores or any(math.isnan(s) for s in step_scores):
         return math.nan
     return AGGREGATORS[how](step_scores)
+
+
+def value_bad_step(step_scores: Sequence[float]) -> int | None:
+    """Value refinement (appendix J): `[BAD]` goes after the step of highest value, ties to the
+    later step (as in training: it keeps more of the draft); None when that is the last step."""
+    if not step_scores or any(math.isnan(s) for s in step_scores):
+        return None
+    best = max(range(len(step_scores)), key=lambda i: (step_scores[i], i)) + 1
+    return best + 1 if best < len(step_scores) else None
 
 
 def first_bad_step(step_scores: Sequence[float], threshold: float) -> int | None:

@@ -115,25 +115,6 @@ class GeneratorParams:
 
 
 @dataclass(frozen=True)
-class BaseParams:
-    """The base model: a tiny Llama built from scratch (`source: scratch`) or a saved/hub model."""
-
-    source: str = "scratch"
-    seed: int = 0
-    vocab_size: int = 384
-    hidden_size: int = 128
-    intermediate_size: int = 384
-    num_layers: int = 2
-    num_heads: int = 4
-    max_length: int = 384
-
-    def __post_init__(self) -> None:
-        _require(self.vocab_size >= 300, "vocab_size must be >= 300 (256 bytes + merges)")
-        _require(self.hidden_size % self.num_heads == 0, "hidden_size must divide by num_heads")
-        _require(self.num_layers >= 1 and self.max_length >= 32, "need num_layers >= 1, max_length >= 32")
-
-
-@dataclass(frozen=True)
 class TrainingParams:
     """One causal-LM fine-tuning run: cosine schedule from `lr` down to `min_lr`."""
 
@@ -151,6 +132,39 @@ class TrainingParams:
         _require(self.batch_size >= 1, "batch_size must be >= 1")
         _require(0 < self.min_lr <= self.lr, "need 0 < min_lr <= lr")
         _require(0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class PretrainParams:
+    """Pretraining of a scratch base on fresh problems of the task (never a train or test
+    question), as the paper's Llama-2 has read text like GSM8K's before any fine-tuning."""
+
+    problems: int = 0  # one epoch over this many generated problems; 0 = no pretraining
+    seed: int = 1  # of the problems drawn (the task's own questions use task.seed)
+    train: TrainingParams = field(default_factory=TrainingParams)
+
+    def __post_init__(self) -> None:
+        _require(self.problems >= 0, "problems must be >= 0")
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    """The base model: a tiny Llama built from scratch (`source: scratch`) or a saved/hub model."""
+
+    source: str = "scratch"
+    pretrain: PretrainParams = field(default_factory=PretrainParams)
+    seed: int = 0
+    vocab_size: int = 384
+    hidden_size: int = 128
+    intermediate_size: int = 384
+    num_layers: int = 2
+    num_heads: int = 4
+    max_length: int = 384
+
+    def __post_init__(self) -> None:
+        _require(self.vocab_size >= 300, "vocab_size must be >= 300 (256 bytes + merges)")
+        _require(self.hidden_size % self.num_heads == 0, "hidden_size must divide by num_heads")
+        _require(self.num_layers >= 1 and self.max_length >= 32, "need num_layers >= 1, max_length >= 32")
 
 
 @dataclass(frozen=True)
@@ -297,9 +311,12 @@ class EvaluateParams:
     bo: int = 3  # the best-of-n student baseline for reranked refinements
     max_new_tokens: int = 140
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams(k=8))
+    bootstrap_resamples: int = 1000  # resamples of the test questions behind each claim's 95% interval
+    bootstrap_seed: int = 0
 
     def __post_init__(self) -> None:
         _require(0 <= self.threshold <= 1, "threshold must be in [0, 1]")
+        _require(self.bootstrap_resamples >= 1, "bootstrap_resamples must be >= 1")
         _require(1 <= self.bo <= self.sampling.k, "need 1 <= bo <= sampling.k")
         _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
 

@@ -51,8 +51,8 @@ def refine_all(
 
 
 def final_scores(scorer: StepScorer, questions: Sequence[str], solutions: Sequence[Solution]) -> list[float]:
-    """The ORM's verdict on whole solutions: the score of the last step."""
-    step_scores = scorer.score(questions, [s.steps for s in solutions])
+    """The ORM's verdict on whole solutions: the score of the last step, answer line included."""
+    step_scores = scorer.score(questions, [s.steps for s in solutions], [s.answer for s in solutions])
     return [solution_score(row, "final") for row in step_scores]
 
 
@@ -68,7 +68,7 @@ class Refinery:
     def run(self, questions: Sequence[str], drafts: Sequence[Solution]) -> list[dict]:
         """For each draft: ORM and SORM scores, the located bad step, both refinements, their ORM
         scores, and the candidate the ORM picks, with the reason."""
-        sorm_steps = self.sorm.score(questions, [d.steps for d in drafts])
+        sorm_steps = self.sorm.score(questions, [d.steps for d in drafts], [d.answer for d in drafts])
         bad_steps = [first_bad_step(row, self.threshold) for row in sorm_steps]
         refined = {
             "draft": list(drafts),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from factory.tables import atomic_path
+from factory.tables import atomic_path, write_json
 
 # Only the paper's headline is quoted (abstract: Llama-2 13B, RL-fine-tuned, GSM8K); the other
 # cells point at the paper's table instead of repeating numbers we could not check here.
@@ -18,38 +18,18 @@ def _pct(value: float | None) -> str:
 
 
 def _claims(result: dict) -> list[str]:
-    """The paper's qualitative claims, each read off our numbers."""
-    rm = result["reward_models"]
-    orm_step = rm["orm"]["step_vs_verifier_labels"]["accuracy"]
-    sorm_step = rm["sorm"]["step_vs_verifier_labels"]["accuracy"]
-    orm_final = rm["orm"]["final_answer"]["accuracy"]
-    sorm_final = rm["sorm"]["final_answer"]["accuracy"]
-    rerank = result["reranking"]
-
-    def holds(flag: bool) -> str:
-        return "holds" if flag else "does not hold"
-
-    lines = [
-        f"SORM beats ORM on step accuracy (verifier labels): {holds((sorm_step or 0) > (orm_step or 0))} "
-        f"({_pct(sorm_step)} vs {_pct(orm_step)}).",
-    ]
-    if "step_vs_exact_truth" in rm["sorm"]:
-        orm_exact = rm["orm"]["step_vs_exact_truth"]["accuracy"]
-        sorm_exact = rm["sorm"]["step_vs_exact_truth"]["accuracy"]
-        lines.append(f"SORM beats ORM on step accuracy (exact truth): {holds((sorm_exact or 0) > (orm_exact or 0))} "
-                     f"({_pct(sorm_exact)} vs {_pct(orm_exact)}).")
-    lines += [
-        f"ORM beats SORM on final-answer accuracy: {holds((orm_final or 0) > (sorm_final or 0))} "
-        f"({_pct(orm_final)} vs {_pct(sorm_final)}).",
-        f"Global and local refinement fix partly different drafts: "
-        f"{holds(result['fixed_by_global_only'] > 0 and result['fixed_by_local_only'] > 0)} "
-        f"(global only {result['fixed_by_global_only']}, local only {result['fixed_by_local_only']}, "
-        f"both {result['fixed_by_both']}).",
-        f"ORM-reranked draft + global + local beats ORM-reranked Bo{result['student']['bo']}: "
-        f"{holds((rerank['orm_rerank_draft_global_local'] or 0) > (rerank['orm_bo'] or 0))} "
-        f"({_pct(rerank['orm_rerank_draft_global_local'])} vs {_pct(rerank['orm_bo'])}).",
-    ]
+    """The claims table: each claim with our figure, its 95% interval and the paper's."""
+    lines = ["| claim | ours | 95% interval | paper | holds |", "|---|---|---|---|---|"]
+    for claim in result["claims"]:
+        interval = "n/a" if claim["ci95"] is None else f"[{claim['ci95'][0]:+.3f}, {claim['ci95'][1]:+.3f}]"
+        ours = "n/a" if claim["ours"] is None else f"{claim['ours']:+.3f}"
+        lines.append(f"| `{claim['id']}`: {claim['claim']} | {ours} | {interval} | {claim['paper']} | "
+                     f"{'holds' if claim['holds'] else 'does not hold'} |")
     return lines
+
+
+def _auc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def markdown(result: dict, *, task: str) -> str:
@@ -60,16 +40,24 @@ def markdown(result: dict, *, task: str) -> str:
             f"| maj@{k} | {_pct(student[f'maj{k}'])} | see Table 5 |",
             f"| ORM rerank@{k} | {_pct(student[f'rerank{k}_orm_final'])} | see Table 5 |",
             f"| pass@{k} | {_pct(student[f'pass{k}'])} | see Table 5 |", ""]
-    out += ["## Reward models on the test drafts (paper Tables 1 and 2), threshold 0.5", "",
-            "| model | step acc. (verifier labels) | step acc. (exact truth) | final-answer acc. | "
-            "step FPR | step FNR | final FPR | final FNR |", "|---|---|---|---|---|---|---|---|"]
+    out += ["## Reward models on the test drafts (paper Tables 1 and 2)", "",
+            "Threshold-free first: AUC is the chance that a correct step (or answer) scores above an "
+            "incorrect one; within-question AUC compares only samples of the same question, so it "
+            "says whether a model ranks solutions rather than questions by difficulty.", "",
+            "| model | step AUC (exact truth) | step AUC (verifier labels) | final-answer AUC | "
+            "within-question AUC | step acc. / balanced (exact) | final acc. / balanced | final FPR | final FNR |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for name, rm in result["reward_models"].items():
         step, final = rm["step_vs_verifier_labels"], rm["final_answer"]
-        exact = rm.get("step_vs_exact_truth", {}).get("accuracy")
-        out.append(f"| {name} | {_pct(step['accuracy'])} | {_pct(exact)} | {_pct(final['accuracy'])} | "
-                   f"{_pct(step['false_positive_rate'])} | {_pct(step['false_negative_rate'])} | "
-                   f"{_pct(final['false_positive_rate'])} | {_pct(final['false_negative_rate'])} |")
-    out.append("")
+        exact = rm.get("step_vs_exact_truth", {})
+        out.append(f"| {name} | {_auc(exact.get('auc'))} | {_auc(step['auc'])} | {_auc(final['auc'])} | "
+                   f"{_auc(rm['within_question_auc'])} | {_pct(exact.get('accuracy'))} / "
+                   f"{_pct(exact.get('balanced_accuracy'))} | {_pct(final['accuracy'])} / "
+                   f"{_pct(final['balanced_accuracy'])} | {_pct(final['false_positive_rate'])} | "
+                   f"{_pct(final['false_negative_rate'])} |")
+    out += [f"| student likelihood (mean token log-prob) | | | | "
+            f"{_auc(student['within_question_auc_likelihood'])} | | | | |",
+            "", f"Accuracy and error rates at threshold {result['threshold']}.", ""]
     quality = result.get("sorm_label_quality")
     if quality:
         out += ["## Training label quality against the exact step truth (paper appendix G)", "",
@@ -86,14 +74,22 @@ def markdown(result: dict, *, task: str) -> str:
     rerank = result["reranking"]
     out += [f"| greedy draft | {_pct(rerank['greedy'])} | {PAPER_GREEDY} |",
             f"| ORM-reranked best of {student['bo']} samples | {_pct(rerank['orm_bo'])} | see Figure 4 |",
-            f"| ORM-reranked draft + global + local | {_pct(rerank['orm_rerank_draft_global_local'])} | "
-            f"{PAPER_RERANKED} |",
-            f"| oracle over draft + global + local | {_pct(rerank['oracle_draft_global_local'])} | see Figure 4 |", ""]
+            f"| ORM-reranked draft + global + local (SORM-localised) | "
+            f"{_pct(rerank['orm_rerank_draft_global_local_sorm'])} | {PAPER_RERANKED} |",
+            f"| ORM-reranked draft + global + local (ORM-localised) | "
+            f"{_pct(rerank['orm_rerank_draft_global_local_orm'])} | see Figure 4 |",
+            f"| oracle over draft + global + local (SORM-localised) | "
+            f"{_pct(rerank['oracle_draft_global_local_sorm'])} | see Figure 4 |",
+            f"| oracle over draft + global + local (ORM-localised) | "
+            f"{_pct(rerank['oracle_draft_global_local_orm'])} | see Figure 4 |", ""]
     out += [f"## Reranking heuristics over {k} samples (paper appendix D)", "",
             "| step-score aggregate | ORM | SORM |", "|---|---|---|"]
     for how in ("final", "mean", "weighted_mean", "min", "product", "penultimate"):
         out.append(f"| {how} | {_pct(student[f'rerank{k}_orm_{how}'])} | {_pct(student[f'rerank{k}_sorm_{how}'])} |")
-    out += ["", "## The paper's claims at this scale", ""] + [f"- {line}" for line in _claims(result)] + [""]
+    out += ["", "## The paper's claims at this scale (`metrics/claims.json`)", "",
+            "`ours` is a difference in accuracy points or in AUC, with a 95% bootstrap interval over test "
+            "questions; a claim holds only when the whole interval is above zero.", ""]
+    out += _claims(result) + [""]
     return "\n".join(out)
 
 
@@ -123,6 +119,7 @@ def write_report(result: dict, *, task: str, out_dir: Path) -> None:
     """report.md, three PNG figures and the step-accuracy CSV, each written atomically."""
     with atomic_path(out_dir / "report.md") as temporary:
         temporary.write_text(markdown(result, task=task))
+    write_json(result["claims"], out_dir / "claims.json")
     refinement = result["refinement"]
     names = list(refinement)
     _bar_chart(out_dir / "refinement.png", "Refinement accuracy (Figure 3)", names,

@@ -12,8 +12,9 @@ STEP_TABLES = {"orm": "orm_steps", "orm_balanced": "orm_balanced_steps", "sorm":
 
 
 def classifier_examples(step_labels: list[dict], rollouts: list[dict], questions: list[dict]) -> list[dict]:
-    """One example per labelled rollout: its steps up to the last labelled one, and a label per
-    step (None where the table kept no label, e.g. a step dropped by balancing)."""
+    """One example per labelled rollout: its steps up to the last labelled one, a label per
+    step (None where the table kept no label, e.g. a step dropped by balancing), and the final
+    answer line when the last step is among them (the reward model judges the whole solution)."""
     labels: dict[str, dict[int, int]] = {}
     for row in step_labels:
         labels.setdefault(row["rollout_id"], {})[row["step"]] = row["label"]
@@ -30,6 +31,7 @@ def classifier_examples(step_labels: list[dict], rollouts: list[dict], questions
                 "question": question_text[rollout["question_id"]],
                 "steps": rollout["steps"][:last],
                 "labels": [kept.get(step) for step in range(1, last + 1)],
+                "answer": rollout["final_answer"] if last == len(rollout["steps"]) else None,
             }
         )
     return examples

@@ -2,7 +2,9 @@
 
 A rollout is one sequence: prompt, then each step followed by the step boundary token
 (a newline). A step's label sits on its boundary token; causal attention means the
-prediction there sees exactly the prefix P_i, so one sequence carries every prefix.
+prediction there sees exactly the prefix P_i, so one sequence carries every prefix. The
+final answer line (`#### N`), when given, belongs to the last step: P_L is the whole
+solution, so the last label sits after the answer line and the model sees the answer it judges.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from factory import GloreError
-from factory.prompts import student_prompt
+from factory.prompts import ANSWER_PREFIX, student_prompt
 
 
 def boundary_token_id(tokenizer) -> int:
@@ -30,8 +32,10 @@ class EncodedSteps:
     dropped: int  # steps cut off by max_length
 
 
-def encode_steps(tokenizer, question: str, steps: Sequence[str], *, max_length: int) -> EncodedSteps:
-    """Token ids of prompt + steps, and where each step's label goes.
+def encode_steps(tokenizer, question: str, steps: Sequence[str], *, answer: str | None = None,
+                 max_length: int) -> EncodedSteps:
+    """Token ids of prompt + steps (+ the answer line after the last step), and where each
+    step's label goes.
 
     Pieces are tokenised apart so that every boundary is exactly one known token; steps that
     would pass `max_length` are dropped and counted, never silently cut."""
@@ -39,6 +43,9 @@ def encode_steps(tokenizer, question: str, steps: Sequence[str], *, max_length: 
     input_ids = list(tokenizer(student_prompt(question), add_special_tokens=False)["input_ids"])
     positions: list[int] = []
     step_ids = tokenizer(list(steps), add_special_tokens=False)["input_ids"] if steps else []
+    if step_ids and answer is not None:
+        answer_ids = tokenizer(f"{ANSWER_PREFIX}{answer}", add_special_tokens=False)["input_ids"]
+        step_ids[-1] = [*step_ids[-1], boundary, *answer_ids]
     for index, ids in enumerate(step_ids):
         if len(input_ids) + len(ids) + 1 > max_length:
             return EncodedSteps(input_ids, positions, len(steps) - index)

@@ -182,7 +182,7 @@ def replace_dir(temporary: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
-def write_json(data: dict, path: str | Path) -> None:
+def write_json(data: dict | list, path: str | Path) -> None:
     """Metrics and summaries, written atomically like every table."""
     import json
 

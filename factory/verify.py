@@ -8,6 +8,7 @@ solution, judged by its own answer.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -160,11 +161,10 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
     resumed = len(shards.done)
     sample = cache(lambda: generator_sampler(make_generator(params.generator, model), params.verify.sampling))
     incorrect = count_incorrect(rollouts)
-    chosen = incorrect_rollouts(rollouts)
-    if params.verify.max_rollouts:
-        chosen = islice(chosen, params.verify.max_rollouts)
+    questions_drawn = drawn_questions(rollouts, params.verify.max_rollouts, seed=params.verify.sampling.seed)
+    chosen = incorrect_rollouts(rollouts, questions_drawn)
     units, verified = [], 0
-    total = min(incorrect, params.verify.max_rollouts or incorrect)
+    total = incorrect if questions_drawn is None else sum(questions_drawn.values())
     with tqdm(total=total, desc=f"verify ({params.verify.search})", unit="rollout") as progress:
         for index, group in enumerate(groups(chosen, unit_size(params))):
             unit = f"{index:06d}"
@@ -190,10 +190,40 @@ def unit_size(params: Params) -> int:
     return params.generator.batch_size
 
 
-def incorrect_rollouts(path: Path) -> Iterator[dict]:
-    """The incorrect rollouts of a rollouts file in file order, read a batch at a time."""
+def drawn_questions(path: Path, max_rollouts: int, *, seed: int) -> dict[str, int] | None:
+    """Whole questions in a seeded random order, as many as fit in `max_rollouts` incorrect
+    rollouts, with their counts; None when every incorrect rollout is verified (0).
+
+    Whole questions, so that the SORM sees the correct and the incorrect rollouts of the same
+    questions (the label stage drops a question it cannot label whole); a random draw, so that
+    the verified questions are not the file's first, easiest-to-reach ones."""
+    if not max_rollouts:
+        return None
+    table = pq.read_table(path, columns=["question_id", "is_correct"])
+    counts: dict[str, int] = {}
+    for question_id, correct in zip(table.column("question_id").to_pylist(), table.column("is_correct").to_pylist()):
+        counts[question_id] = counts.get(question_id, 0) + (not correct)
+    order = sorted((q for q, n in counts.items() if n), key=lambda q: (seeded_hash(q, seed), q))
+    drawn, total = {}, 0
+    for question_id in order:
+        if total + counts[question_id] > max_rollouts:
+            break
+        drawn[question_id] = counts[question_id]
+        total += counts[question_id]
+    return drawn
+
+
+def seeded_hash(key: str, seed: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "big")
+
+
+def incorrect_rollouts(path: Path, questions: dict[str, int] | None = None) -> Iterator[dict]:
+    """The incorrect rollouts of a rollouts file (of `questions` only, if given) in file order,
+    read a batch at a time."""
     for batch in pq.ParquetFile(path).iter_batches(columns=SCHEMAS["rollouts"].names):
-        yield from batch.filter(pc.invert(batch.column("is_correct"))).to_pylist()
+        for row in batch.filter(pc.invert(batch.column("is_correct"))).to_pylist():
+            if questions is None or row["question_id"] in questions:
+                yield row
 
 
 def count_incorrect(path: Path) -> int:

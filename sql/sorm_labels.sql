@@ -91,7 +91,7 @@ labelled as (
 ),
 
 incomplete as (
-    select rollout_id
+    select rollout_id, any_value(question_id) as question_id
     from labelled
     where label is null
     group by rollout_id
@@ -99,7 +99,9 @@ incomplete as (
 
 guard as (
     -- Undecided labels are an incomplete verification: with $incomplete = 'fail' the query
-    -- stops naming the rollouts; with 'drop' their rollouts leave the table (the stage counts them).
+    -- stops naming the rollouts; with 'drop' their questions leave the table whole (the stage
+    -- counts the rollouts): keeping the correct rollouts of a question without its incorrect ones
+    -- would teach the SORM which questions are easy instead of which steps are right.
     select
         case
             when $incomplete = 'fail' and count(*) > 0 then error(
@@ -125,7 +127,7 @@ final as (
     from labelled
     cross join guard
     where guard.passes
-        and labelled.rollout_id not in (select rollout_id from incomplete)
+        and labelled.question_id not in (select question_id from incomplete)
 )
 
 select * from final

@@ -15,6 +15,7 @@ from fractions import Fraction
 import pyarrow as pa
 
 from factory.params import TaskParams
+from factory.prompts import solution_text
 from factory.tables import SCHEMAS
 from factory.tasks import Task, answers
 from factory.tasks.calculator import evaluate
@@ -175,6 +176,22 @@ class ArithTask(Task):
             },
             schema=SCHEMAS["questions"],
         )
+
+    def fresh_problems(self, n: int, *, seed: int, exclude: set[str]) -> list[tuple[str, str]]:
+        """(question, solution text) of `n` distinct problems drawn with `seed`, none in `exclude`:
+        a pretraining corpus that never contains an evaluated question."""
+        rng = random.Random(f"arith-pretrain:{seed}")
+        seen, problems = set(exclude), []
+        attempts = 0
+        while len(problems) < n:
+            attempts += 1
+            if attempts > 50 * n:
+                raise ValueError("arith: too few distinct problems for base.pretrain.problems; raise max_operand")
+            question, steps, answer = generate_problem(rng, self.params)
+            if question not in seen:
+                seen.add(question)
+                problems.append((question, solution_text(steps, str(answer))))
+        return problems
 
     def prefix_validity(self, question: str, reference_steps: list[str], steps: list[str]) -> list[bool]:
         return prefix_validity(question, reference_steps, steps)

@@ -32,11 +32,18 @@ def test_reward_model_measures_against_labels_exact_truth_and_final_answers():
         {"step_labels": [1, 1], "exact_labels": [True, True], "is_correct": True},
     ]
     scores = [[0.9, 0.8], [0.7, 0.6]]  # the model calls every step correct
-    result = reward_model_measures(scores, drafts, threshold=0.5)
+    samples = {"scores": [0.9, 0.2, 0.4, 0.4], "correct": [True, False, True, False], "question": [0, 0, 1, 1]}
+    result = reward_model_measures(scores, drafts, threshold=0.5, samples=samples)
     assert result["step_vs_verifier_labels"] == {"n": 4, "accuracy": 0.75, "false_positive_rate": 1.0,
-                                                 "false_negative_rate": 0.0}
+                                                 "false_negative_rate": 0.0, "balanced_accuracy": 0.5,
+                                                 # the one negative (0.8) is above two of the three positives
+                                                 "auc": round(1 / 3, 4)}
     assert result["step_vs_exact_truth"]["accuracy"] == 0.75
-    assert result["final_answer"] == {"n": 2, "accuracy": 0.5, "false_positive_rate": 1.0, "false_negative_rate": 0.0}
+    # the correct draft scores 0.6, the incorrect 0.8: a perfect threshold-free inversion
+    assert result["final_answer"] == {"n": 2, "accuracy": 0.5, "false_positive_rate": 1.0, "false_negative_rate": 0.0,
+                                      "balanced_accuracy": 0.5, "auc": 0.0}
+    # question 0 ranked right, question 1 tied
+    assert result["within_question_auc"] == 0.75
     assert result["step_accuracy_by_step"] == {1: 1.0, 2: 0.5}
 
 
@@ -49,13 +56,17 @@ def test_refinement_and_reranking_with_a_reranker_that_picks_the_right_item():
         "local_sorm": [sol("1"), sol("0"), sol("3")],
         "value": [sol("1"), sol("0"), sol("0")],
     }
-    orm_final = {"draft": [0.9, 0.1, 0.1], "global": [0.2, 0.8, 0.1], "local_sorm": [0.3, 0.2, 0.7]}
+    orm_final = {"draft": [0.9, 0.1, 0.1], "global": [0.2, 0.8, 0.1], "local_sorm": [0.3, 0.2, 0.7],
+                 "local_orm": [0.3, 0.2, 0.05]}
     result = refinement_measures(variants, references, [True, False, False], orm_final, bo_accuracy=0.3333)
     assert result["refinement"]["global"] == {"all_drafts": round(1 / 3, 4), "incorrect_drafts": 0.5}
     assert result["refinement"]["global_or_local_sorm"]["incorrect_drafts"] == 1.0
     assert (result["fixed_by_global_only"], result["fixed_by_local_only"], result["fixed_by_both"]) == (1, 1, 0)
-    assert result["reranking"]["orm_rerank_draft_global_local"] == 1.0
-    assert result["reranking"]["oracle_draft_global_local"] == 1.0
+    assert result["reranking"]["orm_rerank_draft_global_local_sorm"] == 1.0
+    assert result["reranking"]["oracle_draft_global_local_sorm"] == 1.0
+    # the ORM-localised refinement fixes nothing: draft + global + local_orm gets 2 of 3
+    assert result["reranking"]["orm_rerank_draft_global_local_orm"] == round(2 / 3, 4)
+    assert result["reranking"]["oracle_draft_global_local_orm"] == round(2 / 3, 4)
     assert result["reranking"]["greedy"] == round(1 / 3, 4)
 
 

@@ -11,6 +11,7 @@ from factory.metrics import (
     majority_answer,
     share,
     solution_score,
+    value_bad_step,
 )
 
 
@@ -36,8 +37,9 @@ def test_reranker_picks_the_highest_score_and_ignores_nan():
 
 @pytest.mark.parametrize(
     ("how", "expected"),
-    [("final", 0.5), ("mean", 0.6), ("min", 0.4), ("product", 0.9 * 0.4 * 0.5), ("penultimate", 0.4),
-     ("weighted_mean", (0.9 + 2 * 0.4 + 3 * 0.5) / 6)],
+    [("final", 0.5), ("mean", 0.6), ("min", 0.4), ("product", 0.9 * 0.4 * 0.5), ("penultimate", 0.45),
+     # appendix D: weights 1/3, 1/2, 1 for steps 1, 2, 3 of 3
+     ("weighted_mean", (0.9 / 3 + 0.4 / 2 + 0.5) / (1 / 3 + 1 / 2 + 1))],
 )
 def test_solution_score_heuristics(how, expected):
     assert solution_score([0.9, 0.4, 0.5], how) == pytest.approx(expected)
@@ -46,6 +48,17 @@ def test_solution_score_heuristics(how, expected):
 def test_solution_score_of_nothing_is_nan():
     assert math.isnan(solution_score([]))
     assert math.isnan(solution_score([0.3, math.nan]))
+
+
+def test_penultimate_of_one_step_is_that_step():
+    assert solution_score([0.7], "penultimate") == pytest.approx(0.7)
+
+
+def test_value_bad_step_goes_after_the_highest_value_ties_to_the_later_step():
+    assert value_bad_step([0.2, 0.9, 0.4]) == 3
+    assert value_bad_step([0.8, 0.8, 0.1]) == 3  # tie between steps 1 and 2: the later one
+    assert value_bad_step([0.1, 0.9]) is None  # the last step is the best: nothing to redo
+    assert value_bad_step([math.nan, 0.5]) is None
 
 
 def test_first_bad_step_uses_at_or_below():

@@ -88,14 +88,16 @@ def test_incomplete_verification_fails_naming_the_rollouts(inputs):
         given.sql("sorm_labels", incomplete="fail")
 
 
-def test_incomplete_verification_drops_the_whole_rollout(inputs):
+def test_incomplete_verification_drops_the_whole_question(inputs):
+    # q/0 is incomplete, so q/1 (correct, complete) leaves with it: a question's correct rollouts
+    # without its incorrect ones would teach the SORM which questions are easy
     given = inputs(
         [rollout("q/0", ["3", "6", "99"], correct=False), rollout("q/1", ["3", "12"], correct=True),
          rollout("r/0", ["4", "99"], correct=False)],
         [verifier("q/0", 2, 0, ["6"], correct=False), verifier("r/0", 1, 0, ["4"], correct=False)],
     )
     got = given.sql("sorm_labels", incomplete="drop")
-    assert sorted({row["rollout_id"] for row in got}) == ["q/1", "r/0"]
+    assert sorted({row["rollout_id"] for row in got}) == ["r/0"]
     assert labels_of(got, "r/0") == [0, 0]
 
 
