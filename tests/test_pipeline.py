@@ -65,7 +65,9 @@ def test_the_whole_pipeline_runs_with_default_paths(workdir, monkeypatch):
     result = json.loads((workdir / "metrics/evaluate.json").read_text())
     assert set(result["reward_models"]) == {"orm", "orm_balanced", "sorm"}
     assert result["sorm_label_quality"]["sorm_labels_vs_exact"]["n"] > 0
-    assert 0 <= result["reranking"]["orm_rerank_draft_global_local"] <= 1
+    assert 0 <= result["reranking"]["orm_rerank_draft_global_local_sorm"] <= 1
+    claims = json.loads((workdir / "metrics/claims.json").read_text())
+    assert claims == result["claims"] and len(claims) >= 6
     report = (workdir / "metrics/report.md").read_text()
     for heading in ("Table 5", "Tables 1 and 2", "appendix G", "Figure 3", "Figure 4", "appendix D", "claims"):
         assert heading in report

@@ -15,7 +15,8 @@ from factory.label import label
 from factory.params import LabelParams, SamplingParams, TaskParams, VerifyParams
 from factory.tables import SCHEMAS
 from factory.tasks import get_task
-from factory.verify import Request, generator_sampler, verify_rollouts
+from factory.verify import Request, drawn_questions, generator_sampler, verify_rollouts
+from factory.verify import incorrect_rollouts as incorrect_rollouts_of
 
 TASK = get_task("arith", TaskParams())
 ANSWER = "50"
@@ -132,3 +133,18 @@ def test_the_generator_sampler_asks_one_continuation_per_request_with_a_seed_per
     assert [call["n"] for call in first.calls] == [1, 1]
     assert first.calls[0]["seed"] != first.calls[1]["seed"]
     assert first.calls == again.calls  # a rerun makes the same calls with the same seeds
+
+
+def test_whole_questions_are_drawn_at_random_up_to_the_cap(tmp_path):
+    rows = incorrect_rollouts(70)  # 7 questions, 10 incorrect rollouts each
+    rows += [{**rows[0], "rollout_id": "q0/correct", "is_correct": True}]
+    path = tmp_path / "rollouts.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS["rollouts"]), path)
+    drawn = drawn_questions(path, 35, seed=0)
+    # whole questions only: three of ten fit in 35, the correct rollout is not counted
+    assert sorted(drawn.values()) == [10, 10, 10]
+    chosen = list(incorrect_rollouts_of(path, drawn))
+    assert {r["question_id"] for r in chosen} == set(drawn) and len(chosen) == 30
+    assert drawn_questions(path, 35, seed=0) == drawn
+    assert any(drawn_questions(path, 35, seed=seed) != drawn for seed in range(1, 6))
+    assert drawn_questions(path, 0, seed=0) is None

@@ -57,8 +57,26 @@ def _money(theme: Theme, value: int) -> str:
     return f"${value}" if theme.item == "dollars" else f"{value} {theme.item}"
 
 
-def _step(text: str, left: int, op: str, right: int, result: int) -> str:
-    return text.format(calc=f"{left} {op} {right} = <<{left}{op}{right}={result}>>{result}")
+# How each kind of step is worded, with how often: like GSM8K's, the reference solutions say
+# the same thing in more than one way, so a solution's likelihood mixes wording with correctness.
+WORDINGS = {
+    "start": ((6, "{name} has {calc}."), (3, "{Pronoun} starts with {calc}."), (1, "At first {name} has {calc}.")),
+    "gain": ((6, "Then {pronoun} has {calc}."), (3, "After that {pronoun} has {calc}."),
+             (1, "Now {name} has {calc} in total.")),
+    "loss": ((6, "So {pronoun} has {calc} left."), (3, "{Pronoun} is left with {calc}."),
+             (1, "That leaves {object} {calc}.")),
+    "times": ((6, "Now {pronoun} has {calc}."), (3, "Then {pronoun} has {calc}."), (1, "That makes {calc}.")),
+    "share": ((6, "Each friend gets {calc}."), (3, "So each friend gets {calc}."),
+              (1, "That is {calc} for each friend.")),
+}
+
+
+def _step(rng: random.Random, kind: str, words: dict, unit: str, item: str, left: int, op: str, right: int,
+          result: int) -> str:
+    weights, templates = zip(*WORDINGS[kind])
+    template = rng.choices(templates, weights=weights)[0]
+    calc = f"{unit}{left} {op} {right} = <<{left}{op}{right}={result}>>{result}{'' if unit else ' ' + item}"
+    return template.format(calc=calc, **words)
 
 
 def generate_problem(rng: random.Random, params: TaskParams) -> tuple[str, list[str], int]:
@@ -69,11 +87,12 @@ def generate_problem(rng: random.Random, params: TaskParams) -> tuple[str, list[
              "object": "her" if pronoun == "she" else "him"}
     theme = rng.choice(THEMES)
     n_steps = rng.randint(params.min_steps, params.max_steps)
+    kind = "start"
     a, b = rng.randint(2, params.max_factor), rng.randint(3, params.max_operand)
     value = a * b
     sentences = [theme.start.format(a=a, b=b, **words)]
     unit = "$" if theme.item == "dollars" else ""
-    steps = [_step(f"{name} has {unit}{{calc}}{'' if unit else ' ' + theme.item}.", a, "*", b, value)]
+    steps = [_step(rng, "start", words, unit, theme.item, a, "*", b, value)]
     for index in range(1, n_steps):
         last = index == n_steps - 1
         divisors = [k for k in range(2, params.max_factor + 1) if value % k == 0]
@@ -82,28 +101,24 @@ def generate_problem(rng: random.Random, params: TaskParams) -> tuple[str, list[
             n = rng.randint(2, params.max_operand)
             sentences.append(theme.gain.format(n=n, **words))
             new = value + n
-            steps.append(_step(f"Then {pronoun} has {unit}{{calc}}{'' if unit else ' ' + theme.item}.",
-                               value, "+", n, new))
+            steps.append(_step(rng, "gain", words, unit, theme.item, value, "+", n, new))
         elif kind == "loss":
             n = rng.randint(1, min(params.max_operand, value - 1))
             sentences.append(theme.loss.format(n=n, **words))
             new = value - n
-            steps.append(_step(f"So {pronoun} has {unit}{{calc}}{'' if unit else ' ' + theme.item} left.",
-                               value, "-", n, new))
+            steps.append(_step(rng, "loss", words, unit, theme.item, value, "-", n, new))
         elif kind == "times":
             k = rng.randint(2, 3)
             sentences.append(f"Later {pronoun} ends up with {k} times as many {theme.item}.")
             new = value * k
-            steps.append(_step(f"Now {pronoun} has {unit}{{calc}}{'' if unit else ' ' + theme.item}.",
-                               value, "*", k, new))
+            steps.append(_step(rng, "times", words, unit, theme.item, value, "*", k, new))
         else:
             k = rng.choice(divisors)
             sentences.append(f"{words['Pronoun']} shares the {theme.item} equally among {k} friends.")
             new = value // k
-            steps.append(_step(f"Each friend gets {unit}{{calc}}{'' if unit else ' ' + theme.item}.",
-                               value, "/", k, new))
+            steps.append(_step(rng, "share", words, unit, theme.item, value, "/", k, new))
         value = new
-    if steps[-1].startswith("Each friend"):
+    if kind == "share":
         ask = "How much money does each friend get?" if unit else f"How many {theme.item} does each friend get?"
     else:
         ask = f"How much money does {name} have now?" if unit else f"How many {theme.item} does {name} have now?"

@@ -25,6 +25,20 @@ def test_each_label_sits_on_the_newline_that_ends_its_step(tiny_model):
         assert tokenizer.decode(ids[:position]).endswith(step)
 
 
+def test_the_last_label_sits_after_the_answer_line(tiny_model):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    example = {"question": "Q?", "steps": STEPS, "labels": [1, 0], "answer": "31"}
+    rows = tokenize_examples(tokenizer, [example], max_length=256)["rows"]
+    ids, labels = rows["input_ids"][0], rows["labels"][0]
+    positions = [i for i, label in enumerate(labels) if label != IGNORE]
+    assert len(positions) == 2
+    assert tokenizer.decode(ids[: positions[0]]).endswith(STEPS[0])
+    # P_L is the whole solution: its label comes after `#### 31`, which the model sees
+    assert tokenizer.decode(ids[: positions[1] + 1]).endswith(f"{STEPS[1]}\n#### 31\n")
+    without = encode_steps(tokenizer, "Q?", STEPS, max_length=256)
+    assert encode_steps(tokenizer, "Q?", STEPS, answer="31", max_length=256).positions[0] == without.positions[0]
+
+
 def test_unlabelled_steps_get_no_label_and_truncation_counts_what_it_drops(tiny_model):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     example = {"question": "Q?", "steps": STEPS, "labels": [None, 1]}
