@@ -82,9 +82,12 @@ class LikelihoodScorer:
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path, *, batch_size: int = 32) -> LikelihoodScorer:
+        import torch
+
         from factory.generation.hf import load_causal_lm
 
         model, tokenizer = load_causal_lm(model_path)
+        model.to("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model, tokenizer, batch_size=batch_size)
 
     def score(self, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:

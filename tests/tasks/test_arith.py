@@ -72,3 +72,22 @@ def test_bad_knobs_are_rejected():
         TaskParams(min_steps=1)
     with pytest.raises(ValueError, match="max_steps"):
         TaskParams(min_steps=4, max_steps=3)
+
+
+def test_pretraining_problems_are_fresh_solved_and_seeded():
+    task = get_task("arith", TaskParams(n_train=50, n_test=20, n_dev=5))
+    taken = {q["question"] for split in ("train", "test") for q in task.load(split).to_pylist()}
+    problems = task.fresh_problems(200, seed=1, exclude=taken)
+    assert len({question for question, _ in problems}) == 200
+    assert not {question for question, _ in problems} & taken
+    assert problems == task.fresh_problems(200, seed=1, exclude=taken)
+    assert problems != task.fresh_problems(200, seed=2, exclude=taken)
+    question, solution = problems[0]
+    *steps, answer_line = solution.split("\n")
+    assert answer_line.startswith("#### ") and all(task.prefix_validity(question, steps, steps))
+
+
+def test_reference_steps_are_worded_more_than_one_way():
+    task = get_task("arith", TaskParams(n_train=300, n_test=10, n_dev=5))
+    openings = {q["solution"][0].split(" ")[0] for q in task.load("train").to_pylist()}
+    assert {"She", "He", "At"} & openings and len(openings) > 3
