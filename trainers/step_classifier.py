@@ -19,11 +19,13 @@ IGNORE = -100
 
 
 def tokenize_examples(tokenizer, examples: list[dict], *, max_length: int) -> dict:
-    """input_ids and per-token labels; `examples` hold question, steps, labels (None = unlabelled)."""
+    """input_ids and per-token labels; `examples` hold question, steps, labels (None = unlabelled)
+    and, where the last step is kept, its answer line (`answer`, None if it has none)."""
     rows: dict[str, list] = {"input_ids": [], "labels": []}
     dropped_labels = 0
     for example in examples:
-        encoded = encode_steps(tokenizer, example["question"], example["steps"], max_length=max_length)
+        encoded = encode_steps(tokenizer, example["question"], example["steps"], answer=example.get("answer"),
+                               max_length=max_length)
         labels = [IGNORE] * len(encoded.input_ids)
         for position, label in zip(encoded.positions, example["labels"]):
             if label is not None:
