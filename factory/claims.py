@@ -59,9 +59,13 @@ def _mean_difference(a: str, b: str) -> Callable[[QuestionRecords], Statistic]:
 
 def _within_auc_difference(records: QuestionRecords) -> Statistic:
     """Within-question AUC of the ORM minus that of the student's likelihood."""
+    questions = [i for i, row in enumerate(records.sample_correct) for _ in row]
+    correct = [c for row in records.sample_correct for c in row]
+
     def pieces(scores: list[list[float]]) -> np.ndarray:
-        return np.array([question_pairs(s, c, [0] * len(s)).get(0, (0.0, 0))
-                         for s, c in zip(scores, records.sample_correct)], dtype=float).reshape(-1, 2)
+        """(wins, pairs) of each question, in question order."""
+        by_question = question_pairs([s for row in scores for s in row], correct, questions)
+        return np.array([by_question.get(i, (0.0, 0)) for i in range(len(scores))], dtype=float).reshape(-1, 2)
 
     orm, likelihood = pieces(records.sample_orm), pieces(records.sample_likelihood)
 

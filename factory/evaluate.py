@@ -196,12 +196,12 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     student_result["within_question_auc_likelihood"] = _round(within_group_auc(likelihood, sample_correct,
                                                                                sample_question))
 
+    sample_final = {name: [solution_score(row, "final") for row in rows] for name, rows in sample_steps.items()}
     draft_scores = {name: scorer.score(texts, [s.steps for s in solutions], [s.answer for s in solutions])
                     for name, scorer in scorers.items()}
     reward_result = {
         name: reward_model_measures(draft_scores[name], draft_rows, config.threshold, {
-            "scores": [solution_score(row, "final") for row in sample_steps[name]],
-            "correct": sample_correct, "question": sample_question})
+            "scores": sample_final[name], "correct": sample_correct, "question": sample_question})
         for name in REWARD_MODELS
     }
 
@@ -224,15 +224,15 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     refinement_result = refinement_measures(variants, references, drafts_correct, orm_final,
                                             student_result[f"orm_bo{config.bo}"])
     correct = correctness(variants, references)
-    rerank_k = [row[best_index([solution_score(steps, "final") for steps in scores])]
-                for row, scores in zip(per_question(sample_correct), per_question(sample_steps["orm"]))]
+    rerank_k = [row[best_index(scores)]
+                for row, scores in zip(per_question(sample_correct), per_question(sample_final["orm"]))]
     exact = [d["exact_labels"] or [] for d in draft_rows]
     records = QuestionRecords(
         greedy_correct=drafts_correct,
         reranked_correct=reranked(("draft", "global", "local_sorm"), correct, orm_final),
         rerank_k_correct=rerank_k,
         sample_correct=per_question(sample_correct),
-        sample_orm=per_question([solution_score(row, "final") for row in sample_steps["orm"]]),
+        sample_orm=per_question(sample_final["orm"]),
         sample_likelihood=per_question(likelihood),
         step_truth=exact,
         step_orm=[row[: len(truth)] for row, truth in zip(draft_scores["orm"], exact)],
