@@ -17,10 +17,13 @@ import pyarrow as pa
 from factory import GloreError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# The rules several files apply, defined once (consistency, the seeded draw, ...).
+MACROS = SQL_DIR / "macros.sql"
 
 
 def connect(*, memory_limit: str = "2GB", threads: int = 2, temp_directory: str | Path | None = None):
-    """An in-memory DuckDB that spills to `temp_directory` past `memory_limit` instead of failing.
+    """An in-memory DuckDB that spills to `temp_directory` past `memory_limit` instead of failing,
+    with the macros of sql/macros.sql defined (for its cursors too).
 
     Without a folder it gets one of its own under the system's temp folder, removed with the
     connection (DuckDB's default, `.tmp` in the working directory, would litter the repo).
@@ -40,6 +43,7 @@ def connect(*, memory_limit: str = "2GB", threads: int = 2, temp_directory: str 
         raise GloreError(f"cannot start DuckDB: {str(error).splitlines()[0]}") from None
     if own:
         weakref.finalize(connection, shutil.rmtree, temp_directory, ignore_errors=True)
+    connection.execute(MACROS.read_text(encoding="utf-8"))
     return connection
 
 

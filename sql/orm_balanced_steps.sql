@@ -20,9 +20,9 @@ class_sizes as (
 drawn as (
     select
         *,
-        -- seeded hash of the text (as in sorm_steps): a reproducible random choice, whatever the file order
+        -- the seeded draw: which rollouts of the larger side stay
         row_number() over (
-            partition by question_id, is_correct order by hash(rollout_id || ':' || $seed), rollout_id
+            partition by question_id, is_correct order by seeded_hash(rollout_id, $seed), rollout_id
         ) as draw
     from rollouts
 ),

@@ -20,10 +20,10 @@ pairs as (
         drafts.rollout_id as draft_rollout_id,
         targets.rollout_id as target_rollout_id,
         drafts.question_id,
-        -- a seeded hash of the pair (as in sorm_steps) picks each draft's targets at random but reproducibly
+        -- the seeded draw of the pair picks each draft's targets
         row_number() over (
             partition by drafts.rollout_id
-            order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
+            order by seeded_hash(drafts.rollout_id || ':' || targets.rollout_id, $seed), targets.rollout_id
         ) as draw
     from drafts
     join targets using (question_id)

@@ -27,24 +27,22 @@ drafts as (
 ),
 
 continued as (
-    -- bad_step > 1: a verifier's continuation of P_{bad_step - 1} that reached the answer and,
-    -- by rule 2 as in sorm_labels, used the last kept step's result. The lowest verifier_idx
-    -- wins, which is the continuation a backward search stopped at.
+    -- bad_step > 1: a verifier's continuation of P_{bad_step - 1} that counts for the last kept
+    -- step (rule 2). The lowest verifier_idx wins, which is the continuation a backward search
+    -- stopped at.
     select drafts.rollout_id, drafts.bad_step, min(verifications.verifier_idx) as verifier_idx
     from drafts
     join read_parquet($verifications) as verifications
         on verifications.rollout_id = drafts.rollout_id
         and verifications.step = drafts.bad_step - 1
     where drafts.bad_step > 1
-        and verifications.is_correct
-        and (drafts.kept_result is null
-            or list_contains(verifications.continuation_numbers, drafts.kept_result))
+        and counts_for_step(verifications.is_correct, verifications.continuation_numbers, drafts.kept_result)
     group by drafts.rollout_id, drafts.bad_step
 ),
 
 restarted as (
     -- bad_step = 1: no step is worth keeping, so the target is a correct rollout of the same
-    -- question, picked by a seeded hash (as in sorm_steps); a question without one gives no pair
+    -- question, picked by the seeded draw; a question without one gives no pair
     select drafts.rollout_id, drafts.bad_step, targets.rollout_id as target_rollout_id
     from drafts
     join rollouts as targets
@@ -53,7 +51,7 @@ restarted as (
     where drafts.bad_step = 1
     qualify row_number() over (
         partition by drafts.rollout_id
-        order by hash(drafts.rollout_id || ':' || targets.rollout_id || ':' || $seed), targets.rollout_id
+        order by seeded_hash(drafts.rollout_id || ':' || targets.rollout_id, $seed), targets.rollout_id
     ) = 1
 ),
 

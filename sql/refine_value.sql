@@ -23,10 +23,9 @@ counted as (
         verifications.verifier_idx,
         verifications.first_step,
         rollouts.steps[verifications.step + 1] as next_draft_step,
-        verifications.is_correct
-            and (rollouts.step_results[verifications.step] is null
-                or list_contains(verifications.continuation_numbers, rollouts.step_results[verifications.step]))
-            as counts
+        counts_for_step(
+            verifications.is_correct, verifications.continuation_numbers, rollouts.step_results[verifications.step]
+        ) as counts
     from rollouts
     join verifications using (rollout_id)
     where not rollouts.is_correct

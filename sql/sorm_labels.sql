@@ -23,15 +23,14 @@ verifications as (
 ),
 
 counted as (
-    -- Rule 2 (consistency): a correct continuation counts only if the step's result R_i shows
-    -- up in it. One that reaches the answer while ignoring R_i says nothing about step i.
+    -- Rule 2 (consistency, in sql/macros.sql): a correct continuation counts only if the
+    -- step's result R_i shows up in it.
     select
         steps.rollout_id,
         steps.step,
         verifications.is_correct,
-        verifications.is_correct
-            and (steps.step_result is null
-                or list_contains(verifications.continuation_numbers, steps.step_result)) as counts
+        counts_for_step(verifications.is_correct, verifications.continuation_numbers, steps.step_result)
+            as counts
     from verifications
     join steps using (rollout_id, step)
 ),

@@ -6,22 +6,15 @@ with labels as (
 ),
 
 class_sizes as (
-    select
-        step,
-        count(*) filter (where label = 1) as n_positive,
-        count(*) filter (where label = 0) as n_negative
-    from labels
-    group by step
+    select * from step_class_sizes('labels')
 ),
 
 drawn as (
     select
         *,
-        -- a seeded hash orders the rows at random but reproducibly, whatever the file order.
-        -- The seed is hashed inside the text: DuckDB's hash(a, b) mixes b in too weakly to
-        -- reorder rows. rollout_id settles the (unlikely) hash ties.
+        -- the seeded draw: which steps of the larger class stay
         row_number() over (
-            partition by step, label order by hash(rollout_id || ':' || $seed), rollout_id
+            partition by step, label order by seeded_hash(rollout_id, $seed), rollout_id
         ) as draw
     from labels
 ),

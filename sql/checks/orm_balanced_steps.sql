@@ -1,7 +1,8 @@
--- The columns the orm_balanced_steps suite reads: each step against its rollout, and the
--- number of correct and incorrect rollouts kept for its question.
+-- The columns the orm_balanced_steps suite reads: the rules of a step table (step_rules,
+-- sql/macros.sql), each step against its rollout, and the number of correct and incorrect
+-- rollouts kept for its question.
 with steps as (
-    select * from candidate
+    select * from step_rules('candidate')
 ),
 
 rollouts as (
@@ -20,12 +21,8 @@ kept_per_question as (
 
 final as (
     select
-        steps.rollout_id,  -- the keys name failing rows in errors
-        count(*) over (partition by steps.rollout_id, steps.step) as rows_per_key,
-        steps.rollout_id is not null and steps.question_id is not null as has_ids,
-        steps.step,
-        row_number() over (partition by steps.rollout_id order by steps.step) as expected_step,
-        steps.label,
+        steps.rollout_id, steps.step,  -- the keys name failing rows in errors
+        steps.rows_per_key, steps.has_ids, steps.expected_step, steps.label,
         cast(rollouts.is_correct as tinyint) as rollout_label,
         kept_per_question.correct_rollouts,
         kept_per_question.incorrect_rollouts
