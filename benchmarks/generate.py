@@ -120,7 +120,8 @@ def versions() -> dict:
 def main() -> None:
     args = parse_args()
     from factory.base import build_scratch_model
-    from factory.params import SamplingParams, VerifyParams, load_params
+    from factory.params import SamplingParams, VerifyParams
+    from factory.params_file import load_params
 
     params = load_params(args.params)
     backends = [name for name in args.backends.split(",") if name == "hf" or importlib.util.find_spec(name)]

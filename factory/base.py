@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from factory import GloreError, first_line
+from factory import GloreError, from_pretrained
 from factory.params import Params
 from factory.prompts import BAD_MARKER, prefix_prompt, solution_text, student_prompt
 from factory.tables import replace_dir
@@ -107,11 +107,8 @@ def copy_pretrained(source: str, out: Path) -> int:
     """Save a pretrained model (local folder, or hub id for real runs) as the base."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source)
-    except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the source is at fault
-        raise GloreError(f"base.source {source!r}: cannot load a model ({first_line(error)})") from error
+    tokenizer = from_pretrained(AutoTokenizer, source)
+    model = from_pretrained(AutoModelForCausalLM, source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.add_special_tokens({"additional_special_tokens": [BAD_MARKER]})

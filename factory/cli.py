@@ -7,58 +7,18 @@ can fix print as one line (`--debug` shows the traceback).
 
 from __future__ import annotations
 
-import json
 import sys
-import time
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from factory import GloreError, first_line
+from factory.catalogue import STEP_TABLES
+from factory.cli_base import MetricsOption, ParamsOption, RewardKind, app, read_params, require_paths, run_stage
+from factory.cli_tools import export, refine, sql, validate
 
-app = typer.Typer(
-    help="GLoRe dataset factory: student rollouts -> ORM / SORM labels -> refinement data.\n\n"
-    "Run the whole pipeline with `dvc repro`; each stage is also a command here.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-state = {"debug": False}
-
-ParamsOption = Annotated[Path, typer.Option("--params", help="Params file with one section per stage.")]
-MetricsOption = Annotated[Path, typer.Option(help="Where the stage's summary (JSON) is written.")]
-
-
-@app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
-    state["debug"] = debug
-
-
-def run_stage(name: str, stage: Callable[[], dict], metrics: Path | None) -> None:
-    """Run a stage; write and print its summary, or print a one-line error and exit 1."""
-    from factory.tables import write_json
-
-    started = time.perf_counter()
-    try:
-        summary = {"stage": name, **stage(), "wall_seconds": round(time.perf_counter() - started, 1)}
-        if metrics is not None:
-            write_json(summary, metrics)
-    # OSError too: a missing, unreadable or full disk is the user's to fix, like bad input
-    except (GloreError, ValueError, OSError) as error:
-        if state["debug"]:
-            raise
-        typer.echo(f"error: {name}: {first_line(error)}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(json.dumps(summary, indent=2))
-
-
-def _params(path: Path):
-    from factory.params import load_params
-
-    return load_params(path)
+__all__ = ["app", "export", "refine", "sql", "validate"]  # the inspection commands register on import
 
 
 @app.command()
@@ -70,7 +30,7 @@ def prepare(
     """Write the questions table (train, dev and test splits) of the task in params `task`."""
     from factory.prepare import prepare as stage
 
-    run_stage("prepare", lambda: stage(_params(params), out=out), metrics)
+    run_stage("prepare", lambda: stage(read_params(params), out=out), metrics)
 
 
 @app.command()
@@ -82,7 +42,7 @@ def base(
     """Build the base model: a BPE tokenizer and tiny Llama from scratch, or copy `base.source`."""
     from factory.base import base as stage
 
-    run_stage("base", lambda: stage(_params(params), out=out), metrics)
+    run_stage("base", lambda: stage(read_params(params), out=out), metrics)
 
 
 @app.command()
@@ -100,8 +60,8 @@ def sft(
     from factory.sft import sft as stage
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(base_model, questions)
+        loaded = read_params(params)
+        require_paths(base_model, questions)
         return stage(loaded, base_model=base_model, questions=questions, out=out)
 
     run_stage("sft", go, metrics)
@@ -125,8 +85,8 @@ def ei(
     from factory.ei import ei as stage
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(base_model, sft_model, questions)
+        loaded = read_params(params)
+        require_paths(base_model, sft_model, questions)
         return stage(loaded, base_model=base_model, sft_model=sft_model, questions=questions, out=out)
 
     run_stage("ei", go, metrics)
@@ -144,8 +104,8 @@ def rollouts(
     from factory.rollouts import rollouts as stage
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(model, questions)
+        loaded = read_params(params)
+        require_paths(model, questions)
         return stage(loaded, model=model, questions=questions, out=out)
 
     run_stage("rollouts", go, metrics)
@@ -169,8 +129,8 @@ def verify(
     from factory.verify import verify as stage
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(model, rollouts, questions)
+        loaded = read_params(params)
+        require_paths(model, rollouts, questions)
         return stage(loaded, model=model, rollouts=rollouts, questions=questions, out=out)
 
     run_stage("verify", go, metrics)
@@ -193,7 +153,7 @@ def label(
     from factory.label import label as stage
 
     def go() -> dict:
-        loaded = _params(params)
+        loaded = read_params(params)
         return stage(loaded.label, rollouts=rollouts, verifications=verifications, out_dir=out_dir,
                      value_pairs=loaded.verify.search == "exhaustive")
 
@@ -213,8 +173,8 @@ def drafts(
     from factory.drafts import drafts as stage
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(model, questions)
+        loaded = read_params(params)
+        require_paths(model, questions)
         return stage(loaded, model=model, questions=questions, out=out)
 
     run_stage("drafts", go, metrics)
@@ -239,21 +199,15 @@ def evaluate(
     from factory.report import write_report
 
     def go() -> dict:
-        loaded = _params(params)
+        loaded = read_params(params)
         folders = Models(**{name: models / name for name in Models.__dataclass_fields__})
         tables = {name: data / f"{name}.parquet" for name in ("questions", "drafts", "rollouts", "sorm_labels")}
-        _need(*tables.values(), *vars(folders).values())
+        require_paths(*tables.values(), *vars(folders).values())
         result = stage(loaded, **tables, models=folders)
         write_report(result, task=loaded.task.name, out_dir=out_dir)
         return result
 
     run_stage("evaluate", go, metrics)
-
-
-class RewardKind(str, Enum):
-    orm = "orm"
-    orm_balanced = "orm_balanced"
-    sorm = "sorm"
 
 
 @app.command()
@@ -272,15 +226,14 @@ def reward(
     metrics: Annotated[Optional[Path], typer.Option(help="Summary JSON (default: metrics/reward_<kind>.json).")] = None,
 ) -> None:
     """Train a step classifier (token-classification head on the student) on a step label table."""
-    from factory.reward import STEP_TABLES
     from factory.reward import reward as stage
 
     name = kind.value
     steps = steps or Path(f"data/{STEP_TABLES[name]}.parquet")
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(steps, rollouts, questions)
+        loaded = read_params(params)
+        require_paths(steps, rollouts, questions)
         return stage(loaded, kind=name, steps=steps, rollouts=rollouts, questions=questions, student=student,
                      out=out or Path(f"models/{name}"))
 
@@ -316,127 +269,12 @@ def refiner(
     pairs = pairs or Path(f"data/refine_{name}.parquet")
 
     def go() -> dict:
-        loaded = _params(params)
-        _need(pairs, questions)
+        loaded = read_params(params)
+        require_paths(pairs, questions)
         return stage(loaded, kind=name, pairs=pairs, questions=questions, student=student,
                      out=out or Path(f"models/refiner_{name}"))
 
     run_stage("refiner", go, metrics or Path(f"metrics/refiner_{name}.json"))
-
-
-@app.command()
-def export(
-    kind: Annotated[RewardKind, typer.Argument(help="Which step table: orm, orm_balanced or sorm.")],
-    steps: Annotated[
-        Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")
-    ] = None,
-    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
-    out: Annotated[Optional[Path], typer.Option(help="Parquet file (default: data/export/<kind>_stepwise.parquet).")] = None,
-) -> None:
-    """Export a step table as `prompt`/`completions`/`labels` rows (stepwise supervision) that
-    `datasets.load_dataset("parquet", ...)` and TRL-style PRM trainers read."""
-    from factory.export import export as stage
-    from factory.reward import STEP_TABLES
-
-    name = kind.value
-    steps = steps or Path(f"data/{STEP_TABLES[name]}.parquet")
-    out = out or Path(f"data/export/{name}_stepwise.parquet")
-    run_stage("export", lambda: stage(kind=name, steps=steps, rollouts=rollouts, questions=questions, out=out), None)
-
-
-@app.command()
-def refine(
-    input_path: Annotated[Path, typer.Argument(help='JSONL of {"question", "draft"} (optional "answer").')],
-    output: Annotated[Path, typer.Option(help="JSONL to write, one record per draft.")] = Path("refined.jsonl"),
-    orm: Annotated[Path, typer.Option(help="ORM folder: decides when, and reranks.")] = Path("models/orm"),
-    sorm: Annotated[Path, typer.Option(help="SORM folder: decides where ([BAD] before the first "
-                                            "step scored at or below --threshold).")] = Path("models/sorm"),
-    global_refiner: Annotated[Path, typer.Option(help="Global refiner folder.")] = Path("models/refiner_global"),
-    local_refiner: Annotated[Path, typer.Option(help="Local refiner folder.")] = Path("models/refiner_local"),
-    threshold: Annotated[float, typer.Option(help="SORM score at or below which a step is bad.")] = 0.5,
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens per refinement at most.")] = 140,
-    batch_size: Annotated[int, typer.Option(help="Drafts per batch.")] = 32,
-) -> None:
-    """Refine drafts from any model: ORM score, SORM step scores, the located bad step, global and
-    local refinements, and the answer the ORM picks among draft + refinements, with the reason."""
-    from factory.generation import make_generator
-    from factory.params import GeneratorParams
-    from factory.refine import Refinery, read_drafts, refine_file
-    from factory.scoring import StepScorer
-
-    def go() -> dict:
-        if not 0.0 <= threshold <= 1.0 or max_new_tokens < 1 or batch_size < 1:
-            raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
-        read_drafts(input_path)  # a bad file fails before any model loads
-        _need(orm, sorm, global_refiner, local_refiner)
-        generation = GeneratorParams(batch_size=batch_size)  # vLLM where it is installed on a GPU, else hf
-        refinery = Refinery(
-            orm=StepScorer.from_pretrained(orm),
-            sorm=StepScorer.from_pretrained(sorm),
-            global_refiner=make_generator(generation, global_refiner),
-            local_refiner=make_generator(generation, local_refiner),
-            threshold=threshold,
-            max_new_tokens=max_new_tokens,
-        )
-        return refine_file(refinery, input_path=input_path, output_path=output, batch_size=batch_size)
-
-    run_stage("refine", go, None)
-
-
-@app.command()
-def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run; every table in --data is a view by its name.")],
-    data: Annotated[Path, typer.Option(help="Folder of Parquet tables.")] = Path("data"),
-    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
-) -> None:
-    """Query the factory's tables, e.g. `glore sql "from orm_steps limit 5"`."""
-    import duckdb
-
-    connection = duckdb.connect()
-    for path in sorted(data.glob("*.parquet")):
-        connection.read_parquet(str(path)).create_view(path.stem)
-    try:
-        relation = connection.sql(query)
-    except duckdb.Error as error:
-        typer.echo(f"error: sql: {str(error).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    if relation is None:
-        return
-    relation.limit(limit).show(max_width=200)
-
-
-@app.command()
-def validate(
-    table: Annotated[str, typer.Argument(help="Table name: questions, rollouts, verifications, sorm_labels, "
-                                              "sorm_steps, orm_steps, orm_balanced_steps, refine_global, "
-                                              "refine_local, refine_value or drafts.")],
-    path: Annotated[Optional[Path], typer.Option(help="Parquet file (default: data/<table>.parquet).")] = None,
-    rollouts: Annotated[Path, typer.Option(help="Rollouts the pair and balanced tables are checked against.")] = Path(
-        "data/rollouts.parquet"
-    ),
-    verifications: Annotated[Path, typer.Option(help="Verifications the local and value pairs are checked "
-                                                     "against.")] = Path("data/verifications.parquet"),
-) -> None:
-    """Run a table's Great Expectations suite on demand. A failure names the table, the
-    expectation and a few failing rows by their keys, and exits 1."""
-    from factory.tables import SCHEMAS
-    from factory.validation import validate_path
-
-    def go() -> dict:
-        if table not in SCHEMAS:
-            raise GloreError(f"no table {table!r}; tables: {', '.join(SCHEMAS)}")
-        where = path or Path(f"data/{table}.parquet")
-        rows = validate_path(table, where, inputs={"rollouts": rollouts, "verifications": verifications})
-        return {"table": table, "path": str(where), "rows": rows, "valid": True}
-
-    run_stage("validate", go, None)
-
-
-def _need(*paths: Path) -> None:
-    for path in paths:
-        if not path.exists():
-            raise GloreError(f"{path}: input not found")
 
 
 if __name__ == "__main__":

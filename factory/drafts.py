@@ -16,14 +16,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from factory.catalogue import SCHEMAS
 from factory.duck import connect, run_sql
 from factory.generation import Generator, make_generator
 from factory.params import Params, SamplingParams
-from factory.rollouts import chunk_seed, chunked, sample_chunk, summarise_file
+from factory.sampling import chunk_seed, chunked, sample_chunk, summarise_file
 from factory.shards import Shards, fingerprint
-from factory.tables import SCHEMAS, read_table
+from factory.tables import read_table
 from factory.tasks import Task, get_task
-from factory.verify import generator_sampler, verify_rollouts
+from factory.verifiers import generator_sampler, verify_rollouts
 
 
 def verifier_labels(rollouts: pa.Table, verifications: list[dict], params: Params) -> dict[str, list[int]]:

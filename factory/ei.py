@@ -18,25 +18,10 @@ from pathlib import Path
 from factory.generation import make_generator
 from factory.params import Params
 from factory.prompts import solution_text, student_prompt
-from factory.rollouts import greedy_accuracy, sample_into
+from factory.sampling import correct_solutions, greedy_accuracy, sample_into
 from factory.shards import Shards, fingerprint
 from factory.tables import read_table, replace_dir
 from factory.tasks import get_task
-
-
-def normalised(text: str) -> str:
-    """Solutions differing only in case or spacing count once."""
-    return " ".join(text.lower().split())
-
-
-def correct_solutions(rollouts: list[dict]) -> dict[tuple[str, str], str]:
-    """{(question_id, normalised text): solution text} of the correct rollouts."""
-    kept = {}
-    for rollout in rollouts:
-        if rollout["is_correct"]:
-            text = solution_text(rollout["steps"], rollout["final_answer"])
-            kept.setdefault((rollout["question_id"], normalised(text)), text)
-    return kept
 
 
 def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, out: Path) -> dict:

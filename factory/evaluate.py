@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factory.generation import make_generator
 from factory.claims import QuestionRecords, measure_claims
+from factory.generation import make_generator
 from factory.metrics import (
     AGGREGATORS,
     best_index,

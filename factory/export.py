@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory.prompts import student_prompt
-from factory.reward import read_examples
+from factory.step_examples import read_examples
 from factory.tables import atomic_path
 
 STEPWISE = pa.schema([("prompt", pa.string()), ("completions", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_()))])

@@ -14,28 +14,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from factory.catalogue import LABEL_TABLES
 from factory.duck import connect, sql_errors, stream_sql
 from factory.expectations import BATCH_ROWS, validate_file
 from factory.params import LabelParams
 from factory.tables import require_columns, write_batches
 from factory.validation import check_candidate
 
-# In order: a file may read the tables made before it (sorm_steps and refine_local read sorm_labels).
-OUTPUTS = (
-    "sorm_labels",
-    "sorm_steps",
-    "orm_steps",
-    "orm_balanced_steps",
-    "refine_global",
-    "refine_local",
-    "refine_value",
-)
-
 
 def label(
     params: LabelParams, *, rollouts: Path, verifications: Path, out_dir: Path, value_pairs: bool
 ) -> dict:
-    """Write every table of OUTPUTS into `out_dir`, all or none. `value_pairs`: the verifications
+    """Write every table of LABEL_TABLES into `out_dir`, all or none. `value_pairs`: the verifications
     come from an exhaustive search, the only one that measures the value of every step.
 
     Each table streams from DuckDB into a staged Parquet file and its suite runs on that file a
@@ -63,17 +53,17 @@ def label(
                 # inputs can come from any source: nothing is written unless they pass their suites
                 for name, path in inputs.items():
                     suites.submit(validate_file, name, path, memory_limit=params.memory_limit)
-                for name in tqdm(OUTPUTS, desc="label", unit="table"):
+                for name in tqdm(LABEL_TABLES, desc="label", unit="table"):
                     suites.raise_failure()
                     path = staging / f"{name}.parquet"
                     with sql_errors(name):
                         write_batches(name, stream_sql(connection, name, parameters, BATCH_ROWS), path)
                     parameters[name] = str(path)
                     suites.submit(_check, connection.cursor(), name, dict(parameters))
-            summary = {name: _summarise(staging / f"{name}.parquet") for name in OUTPUTS}
+            summary = {name: _summarise(staging / f"{name}.parquet") for name in LABEL_TABLES}
             summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
         # Only now that every table passed its suite do they replace the previous outputs.
-        for name in OUTPUTS:
+        for name in LABEL_TABLES:
             os.replace(staging / f"{name}.parquet", out_dir / f"{name}.parquet")
     except BaseException:
         # a failed run leaves no trace, not even the folders it made for its outputs

@@ -1,21 +1,14 @@
-"""Typed, frozen parameter sections read from params.yaml.
+"""Typed, frozen parameter sections, one per stage (plus the shared `task` and `generator`).
 
-One section per stage (plus the shared `task` and `generator`); unknown keys and
-out-of-range values fail before a stage touches any file.
+Their defaults are params.yaml's values (a test compares them); out-of-range values fail
+before a stage touches any file. Reading a params file is factory.params_file's job.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
-
-from factory import GloreError
+from functools import partial
 
 
 def _require(condition: bool, message: str) -> None:
@@ -49,15 +42,15 @@ class TaskParams:
 
     name: str = "arith"
     seed: int = 0
-    n_train: int = 2000
-    n_test: int = 200
+    n_train: int = 4000
+    n_test: int = 1000
     # the last n_dev train questions become the `dev` split: held out from training, used to
     # decide when expert iteration stops (any task)
     n_dev: int = 100
     min_steps: int = 2
-    max_steps: int = 4
-    max_operand: int = 40
-    max_factor: int = 6
+    max_steps: int = 3
+    max_operand: int = 30
+    max_factor: int = 5
     # Real tasks (gsm8k, svamp) read every row of their source; the knobs above are arith's.
     path: str = ""  # local files instead of the hub; `{split}` stands for train/test
     hub_id: str = ""  # "" = the task's usual dataset (gsm8k: openai/gsm8k, svamp: ChilleD/SVAMP)
@@ -82,7 +75,7 @@ class GeneratorParams:
     """How text is sampled from a model; `auto` picks vLLM on a GPU when installed, else hf."""
 
     backend: str = "auto"
-    batch_size: int = 64
+    batch_size: int = 128
     # vllm only. One engine spans tensor_parallel_size x pipeline_parallel_size GPUs (pipeline
     # stages can sit on other nodes with the ray backend); data_parallel_size engines (one
     # process each, on GPUs of their own) split every call's requests between them.
@@ -123,7 +116,7 @@ class TrainingParams:
     max_steps: int = -1
     batch_size: int = 32
     lr: float = 1e-3
-    min_lr: float = 1e-5
+    min_lr: float = 1e-4
     warmup_ratio: float = 0.02
     weight_decay: float = 0.0
 
@@ -139,9 +132,9 @@ class PretrainParams:
     """Pretraining of a scratch base on fresh problems of the task (never a train or test
     question), as the paper's Llama-2 has read text like GSM8K's before any fine-tuning."""
 
-    problems: int = 0  # one epoch over this many generated problems; 0 = no pretraining
+    problems: int = 64000  # one epoch over this many generated problems; 0 = no pretraining
     seed: int = 1  # of the problems drawn (the task's own questions use task.seed)
-    train: TrainingParams = field(default_factory=TrainingParams)
+    train: TrainingParams = field(default_factory=partial(TrainingParams, lr=3e-3))
 
     def __post_init__(self) -> None:
         _require(self.problems >= 0, "problems must be >= 0")
@@ -155,11 +148,11 @@ class BaseParams:
     pretrain: PretrainParams = field(default_factory=PretrainParams)
     seed: int = 0
     vocab_size: int = 384
-    hidden_size: int = 128
-    intermediate_size: int = 384
-    num_layers: int = 2
+    hidden_size: int = 96
+    intermediate_size: int = 288
+    num_layers: int = 4
     num_heads: int = 4
-    max_length: int = 384
+    max_length: int = 512
 
     def __post_init__(self) -> None:
         _require(self.vocab_size >= 300, "vocab_size must be >= 300 (256 bytes + merges)")
@@ -174,7 +167,7 @@ class SamplingParams:
     k: int = 4
     temperature: float = 0.8
     top_p: float = 1.0
-    max_new_tokens: int = 160
+    max_new_tokens: int = 140
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -190,10 +183,10 @@ class SftParams:
 
     train: TrainingParams = field(default_factory=TrainingParams)
     eval_questions: int = 200
-    max_new_tokens: int = 160
+    max_new_tokens: int = 140
     # a task without reference solutions (SVAMP) gets its first student data by 1-shot prompting
     # the base model: `bootstrap.k` samples per train question, the correct ones kept
-    bootstrap: SamplingParams = field(default_factory=SamplingParams)
+    bootstrap: SamplingParams = field(default_factory=partial(SamplingParams, max_new_tokens=160))
 
     def __post_init__(self) -> None:
         _require(self.eval_questions >= 1, "eval_questions must be >= 1")
@@ -204,12 +197,12 @@ class SftParams:
 class EiParams:
     """Expert iteration: sample, keep correct de-duplicated solutions, retrain the base model."""
 
-    max_rounds: int = 2
+    max_rounds: int = 1
     min_improvement: float = 0.0  # stop once dev maj@1 improves by this much or less
     with_reference: bool = True  # train on the reference solutions too (GSM8K), not samples only
-    max_questions: int = 0  # train questions sampled per round; 0 = all
+    max_questions: int = 500  # train questions sampled per round; 0 = all
     eval_questions: int = 100  # dev questions for maj@1
-    sampling: SamplingParams = field(default_factory=SamplingParams)
+    sampling: SamplingParams = field(default_factory=partial(SamplingParams, seed=1))
     train: TrainingParams = field(default_factory=TrainingParams)
 
     def __post_init__(self) -> None:
@@ -223,7 +216,7 @@ class RolloutsParams:
     """Student samples per train question: the raw material of every label table."""
 
     sampling: SamplingParams = field(default_factory=SamplingParams)
-    max_questions: int = 0  # 0 = every train question
+    max_questions: int = 1000  # 0 = every train question
 
     def __post_init__(self) -> None:
         _require(self.max_questions >= 0, "max_questions must be >= 0")
@@ -233,11 +226,11 @@ class RolloutsParams:
 class VerifyParams:
     """SORM verifiers: K continuations from each prefix of an incorrect rollout."""
 
-    sampling: SamplingParams = field(default_factory=SamplingParams)
+    sampling: SamplingParams = field(default_factory=partial(SamplingParams, max_new_tokens=120))
     # exhaustive: every step, all K (needed for value pairs); backward: from the last step down,
     # stop at the first step with a correct, consistent continuation (same labels, fewer tokens)
     search: str = "exhaustive"
-    max_rollouts: int = 0  # incorrect rollouts verified at most; 0 = all
+    max_rollouts: int = 500  # incorrect rollouts verified at most; 0 = all
 
     def __post_init__(self) -> None:
         _require(self.search in ("exhaustive", "backward"), "search must be exhaustive or backward")
@@ -253,8 +246,8 @@ class LabelParams:
     seed: int = 0  # balancing and target choices hash rollout ids with it
     # a step whose SORM label cannot be decided (unverified, no later positive): fail, or drop its
     # rollout from the SORM tables and count it
-    incomplete: str = "fail"
-    max_targets_per_draft: int = 4  # global refinement targets per incorrect rollout
+    incomplete: str = "drop"
+    max_targets_per_draft: int = 2  # global refinement targets per incorrect rollout
 
     def __post_init__(self) -> None:
         _require(re.fullmatch(r"\d+(\.\d+)?\s*(K|M|G|T)?i?B", self.memory_limit.strip(), re.IGNORECASE) is not None,
@@ -283,7 +276,9 @@ class RewardParams:
     init: str = "student"  # "student", or a named checkpoint folder
     holdout_share: float = 0.1  # questions held out to measure step accuracy
     batch_size: int = 64  # scoring batch
-    train: TrainingParams = field(default_factory=TrainingParams)
+    train: TrainingParams = field(
+        default_factory=partial(TrainingParams, epochs=2.0, lr=5e-4, min_lr=5e-5, warmup_ratio=0.05)
+    )
 
     def __post_init__(self) -> None:
         _require(0 <= self.holdout_share < 1, "holdout_share must be in [0, 1)")
@@ -295,8 +290,8 @@ class RefinerParams:
     """Global, local and value refiners: SFT on refinement pairs, initialised from the student."""
 
     init: str = "student"  # "student", or a named checkpoint folder
-    max_pairs: int = 0  # 0 = every pair
-    train: TrainingParams = field(default_factory=TrainingParams)
+    max_pairs: int = 3000  # 0 = every pair
+    train: TrainingParams = field(default_factory=partial(TrainingParams, epochs=2.0, warmup_ratio=0.05))
 
     def __post_init__(self) -> None:
         _require(self.max_pairs >= 0, "max_pairs must be >= 0")
@@ -310,7 +305,7 @@ class EvaluateParams:
     threshold: float = 0.5  # a step scored at or below this is bad; above, a solution is "correct"
     bo: int = 3  # the best-of-n student baseline for reranked refinements
     max_new_tokens: int = 140
-    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(k=8))
+    sampling: SamplingParams = field(default_factory=partial(SamplingParams, seed=2))
     bootstrap_resamples: int = 1000  # resamples of the test questions behind each claim's 95% interval
     bootstrap_seed: int = 0
 
@@ -335,82 +330,3 @@ class Params:
     drafts: DraftsParams = field(default_factory=DraftsParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refiner: RefinerParams = field(default_factory=RefinerParams)
-
-
-def _coerce(value: object, kind: object, where: str) -> object:
-    if dataclasses.is_dataclass(kind):
-        return _build(kind, value, where)
-    if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(kind):
-            return None
-        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-    if kind is float and isinstance(value, (int, str)) and not isinstance(value, bool):
-        try:
-            return float(value)  # YAML reads `2e-5` (no dot) as a string
-        except ValueError:
-            pass
-    if kind is bool and not isinstance(value, bool):
-        raise ValueError(f"{where}: expected true/false, got {value!r}")
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{where}: expected an integer, got {value!r}")
-    if kind in (float, str) and not isinstance(value, kind):
-        raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}")
-    return value
-
-
-def _build(cls: type, raw: object, where: str) -> object:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where or 'params'}: expected a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ValueError(f"{where or 'params'}: unknown key(s) {', '.join(map(str, unknown))}")
-    values = {
-        key: _coerce(value, hints[key], f"{where}.{key}" if where else key) for key, value in raw.items()
-    }
-    try:
-        return cls(**values)
-    except ValueError as error:
-        if where and not str(error).startswith(where):
-            raise ValueError(f"{where}: {error}") from None
-        raise
-
-
-def parse_params(raw: object) -> Params:
-    return _build(Params, raw, "")  # type: ignore[return-value]
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load, except that a key given twice in one mapping is an error: YAML would keep
-    the last silently, so an edit above a forgotten duplicate would do nothing."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and check a params file; every problem is a one-line GloreError."""
-    path = Path(path)
-    if not path.is_file():
-        raise GloreError(f"{path}: params file not found")
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise GloreError(f"{path}: not valid YAML ({str(error).splitlines()[0] or type(error).__name__})") from None
-    if raw is None:
-        raise GloreError(f"{path}: params file is empty")
-    try:
-        return parse_params(raw)
-    except ValueError as error:
-        raise GloreError(f"{path}: {error}") from None

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factory import GloreError
-from factory.generation import Generator
+from factory import GloreError, first_line
+from factory.generation import Generator, make_generator
 from factory.metrics import best_index, first_bad_step, solution_score
+from factory.params import GeneratorParams
 from factory.prompts import refine_prompt
 from factory.scoring import StepScorer
 from factory.tables import atomic_path
@@ -50,6 +51,26 @@ def refine_all(
     return refined
 
 
+def _refine_each(generator: Generator, questions: Sequence[str], drafts: Sequence[Solution],
+                 bad_steps: Sequence[int | None] | None, *, max_new_tokens: int, name: str) -> list[Solution | str]:
+    """refine_all, except that a draft the refiner cannot take (its prompt past the model's
+    context) gets its one-line error instead of failing the batch: a failing batch is halved until
+    each failing draft stands alone. The backends refuse before generating, so a refusal is cheap."""
+    try:
+        return refine_all(generator, questions, drafts, bad_steps, max_new_tokens=max_new_tokens)
+    except GloreError as error:
+        if len(drafts) == 1:
+            return [f"{name}: {first_line(error)}"]
+    half = len(drafts) // 2
+    return [
+        refined
+        for part in (slice(None, half), slice(half, None))
+        for refined in _refine_each(generator, questions[part], drafts[part],
+                                    None if bad_steps is None else bad_steps[part],
+                                    max_new_tokens=max_new_tokens, name=name)
+    ]
+
+
 def final_scores(scorer: StepScorer, questions: Sequence[str], solutions: Sequence[Solution]) -> list[float]:
     """The ORM's verdict on whole solutions: the score of the last step, answer line included."""
     step_scores = scorer.score(questions, [s.steps for s in solutions], [s.answer for s in solutions])
@@ -67,31 +88,39 @@ class Refinery:
 
     def run(self, questions: Sequence[str], drafts: Sequence[Solution]) -> list[dict]:
         """For each draft: ORM and SORM scores, the located bad step, both refinements, their ORM
-        scores, and the candidate the ORM picks, with the reason."""
+        scores, and the candidate the ORM picks, with the reason; or `{"error": ...}` for a draft
+        a refiner cannot take."""
         sorm_steps = self.sorm.score(questions, [d.steps for d in drafts], [d.answer for d in drafts])
         bad_steps = [first_bad_step(row, self.threshold) for row in sorm_steps]
-        refined = {
-            "draft": list(drafts),
-            "global": refine_all(self.global_refiner, questions, drafts, None, max_new_tokens=self.max_new_tokens),
-            "local": refine_all(self.local_refiner, questions, drafts, bad_steps, max_new_tokens=self.max_new_tokens),
+        attempts = {
+            "global": _refine_each(self.global_refiner, questions, drafts, None,
+                                   max_new_tokens=self.max_new_tokens, name="global refiner"),
+            "local": _refine_each(self.local_refiner, questions, drafts, bad_steps,
+                                  max_new_tokens=self.max_new_tokens, name="local refiner"),
         }
-        scores = {name: final_scores(self.orm, questions, refined[name]) for name in CANDIDATES}
-        records = []
-        for i in range(len(drafts)):
-            candidate_scores = [scores[name][i] for name in CANDIDATES]
+        errors = {}
+        for attempt in attempts.values():
+            for i, outcome in enumerate(attempt):
+                if isinstance(outcome, str):
+                    errors.setdefault(i, outcome)
+        kept = [i for i in range(len(drafts)) if i not in errors]
+        refined = {"draft": [drafts[i] for i in kept], **{name: [attempts[name][i] for i in kept] for name in attempts}}
+        kept_questions = [questions[i] for i in kept]
+        scores = {name: final_scores(self.orm, kept_questions, refined[name]) for name in CANDIDATES}
+        records = {i: {"error": error} for i, error in errors.items()}
+        for k, i in enumerate(kept):
+            candidate_scores = [scores[name][k] for name in CANDIDATES]
             chosen = CANDIDATES[best_index(candidate_scores)]
-            records.append(
-                {
-                    "orm_draft_score": _finite(scores["draft"][i]),
-                    "sorm_step_scores": [_finite(score) for score in sorm_steps[i]],
-                    "bad_step": bad_steps[i],
-                    "refinements": {name: _solution_dict(refined[name][i], scores[name][i]) for name in CANDIDATES},
-                    "chosen": chosen,
-                    "answer": refined[chosen][i].answer,
-                    "why": _why(chosen, dict(zip(CANDIDATES, candidate_scores)), bad_steps[i]),
-                }
-            )
-        return records
+            records[i] = {
+                "orm_draft_score": _finite(scores["draft"][k]),
+                "sorm_step_scores": [_finite(score) for score in sorm_steps[i]],
+                "bad_step": bad_steps[i],
+                "refinements": {name: _solution_dict(refined[name][k], scores[name][k]) for name in CANDIDATES},
+                "chosen": chosen,
+                "answer": refined[chosen][k].answer,
+                "why": _why(chosen, dict(zip(CANDIDATES, candidate_scores)), bad_steps[i]),
+            }
+        return [records[i] for i in range(len(drafts))]
 
 
 def _finite(score: float) -> float | None:
@@ -109,9 +138,9 @@ def _why(chosen: str, scores: dict[str, float], bad_step: int | None) -> str:
     return f"{where}; ORM scores {listed}: {chosen} scores highest"
 
 
-def read_drafts(path: Path) -> list[dict]:
-    """Parse a JSONL of {"question", "draft", optional "answer"}; every line is checked before
-    any model is loaded, and a bad one is named by its line number."""
+def read_drafts(path: Path) -> list[tuple[int, dict]]:
+    """Parse a JSONL of {"question", "draft", optional "answer"} into (line number, item) pairs;
+    every line is checked before any model is loaded, and a bad one is named by its line number."""
     if not path.is_file():
         raise GloreError(f"{path}: input file not found")
     try:
@@ -133,25 +162,72 @@ def read_drafts(path: Path) -> list[dict]:
                 raise GloreError(f"{path} line {number}: missing or empty {key!r}")
         if "answer" in item and answers.normalise_number(str(item["answer"])) is None:
             raise GloreError(f"{path} line {number}: answer {item['answer']!r} is not a number")
-        items.append(item)
+        items.append((number, item))
     if not items:
         raise GloreError(f"{path}: no drafts in the file")
     return items
 
 
+def check_output(input_path: Path, output_path: Path) -> None:
+    """The output replaces its path at the end, so writing over the input would lose it."""
+    if output_path.exists() and output_path.samefile(input_path):
+        raise GloreError(f"--output {output_path} is the input file; write the refinements elsewhere")
+
+
+def check_models(*, orm: Path, sorm: Path, global_refiner: Path, local_refiner: Path) -> None:
+    """Refuse a folder of the wrong kind by its config, before any weights load: a causal LM
+    loaded as a classifier gets a random head, and a classifier cannot generate."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES,
+    )
+
+    for option, path in (("--orm", orm), ("--sorm", sorm)):
+        config = _config(path, "a step classifier")
+        if not set(config.architectures or ()) & set(MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES.values()):
+            raise GloreError(f"{option} {path}: not a step classifier ({_names(config)}); "
+                             "give a folder made by `glore reward`")
+        if config.num_labels != 2:
+            raise GloreError(f"{option} {path}: a step classifier has a head for 2 labels, this one for "
+                             f"{config.num_labels}")
+    for option, path in (("--global-refiner", global_refiner), ("--local-refiner", local_refiner)):
+        config = _config(path, "a model")
+        if not set(config.architectures or ()) & set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values()):
+            raise GloreError(f"{option} {path}: not a causal LM ({_names(config)}); "
+                             "give a folder made by `glore refiner` or any causal LM")
+
+
+def _config(path: Path, what: str):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(path)
+    except Exception as error:  # as the loaders: OSError, ValueError or a bad field, the folder is at fault
+        raise GloreError(f"{path}: cannot load {what} ({first_line(error)})") from error
+
+
+def _names(config) -> str:
+    return f"its config names {', '.join(config.architectures or ['no architecture'])}"
+
+
 def refine_file(refinery: Refinery, *, input_path: Path, output_path: Path, batch_size: int = 32) -> dict:
-    """Refine every draft of a JSONL file into an output JSONL, written atomically."""
+    """Refine every draft of a JSONL file into an output JSONL, written atomically. A draft a
+    refiner cannot take gets `"error"` in its row, and the others are refined; when none can be,
+    nothing is written."""
     from tqdm import tqdm
 
     items = read_drafts(input_path)
-    records = []
+    check_output(input_path, output_path)
+    records, error_lines = [], []
     with tqdm(total=len(items), desc="refine", unit="draft") as progress:
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
-            results = refinery.run([i["question"] for i in chunk], [Solution.parse(i["draft"]) for i in chunk])
-            for item, result in zip(chunk, results):
+            results = refinery.run([i["question"] for _, i in chunk], [Solution.parse(i["draft"]) for _, i in chunk])
+            for (number, item), result in zip(chunk, results):
                 record = {"question": item["question"], "draft": item["draft"], **result}
-                if "answer" in item:
+                if "error" in result:
+                    error_lines.append(number)
+                elif "answer" in item:
                     reference = str(item["answer"])
                     record["correct"] = {
                         name: answers.same_number(result["refinements"][name]["answer"], reference)
@@ -160,13 +236,40 @@ def refine_file(refinery: Refinery, *, input_path: Path, output_path: Path, batc
                     record["chosen_correct"] = answers.same_number(result["answer"], reference)
                 records.append(record)
             progress.update(len(chunk))
+    if len(error_lines) == len(records):
+        raise GloreError(f"{input_path}: no draft could be refined (line {error_lines[0]}: {records[0]['error']})")
     with atomic_path(output_path) as temporary:
         with open(temporary, "w", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps(record) + "\n")
-    chosen = [r["chosen"] for r in records]
-    summary = {"drafts": len(records), "chosen": {name: chosen.count(name) for name in CANDIDATES}}
+    chosen = [r["chosen"] for r in records if "chosen" in r]
+    summary = {"drafts": len(records), "refined": len(chosen), "errors": len(error_lines),
+               "error_lines": error_lines, "chosen": {name: chosen.count(name) for name in CANDIDATES}}
     judged = [r["chosen_correct"] for r in records if "chosen_correct" in r]
     if judged:
         summary["chosen_accuracy_where_answer_given"] = round(sum(judged) / len(judged), 4)
     return summary
+
+
+def refine_drafts(input_path: Path, output_path: Path, *, orm: Path, sorm: Path, global_refiner: Path,
+                  local_refiner: Path, threshold: float, max_new_tokens: int, batch_size: int) -> dict:
+    """`glore refine`: a bad file, an output over the input or a model of the wrong kind fails
+    before any model loads; then every draft of the file is refined (refine_file)."""
+    if not 0.0 <= threshold <= 1.0 or max_new_tokens < 1 or batch_size < 1:
+        raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
+    read_drafts(input_path)
+    check_output(input_path, output_path)
+    for path in (orm, sorm, global_refiner, local_refiner):
+        if not path.exists():
+            raise GloreError(f"{path}: input not found")
+    check_models(orm=orm, sorm=sorm, global_refiner=global_refiner, local_refiner=local_refiner)
+    generation = GeneratorParams(batch_size=batch_size)  # vLLM where it is installed on a GPU, else hf
+    refinery = Refinery(
+        orm=StepScorer.from_pretrained(orm),
+        sorm=StepScorer.from_pretrained(sorm),
+        global_refiner=make_generator(generation, global_refiner),
+        local_refiner=make_generator(generation, local_refiner),
+        threshold=threshold,
+        max_new_tokens=max_new_tokens,
+    )
+    return refine_file(refinery, input_path=input_path, output_path=output_path, batch_size=batch_size)

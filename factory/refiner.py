@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from factory.catalogue import PAIR_TABLES
 from factory.params import Params
 from factory.prompts import refine_prompt, solution_text
 from factory.tables import read_table
-
-PAIR_TABLES = {"global": "refine_global", "local": "refine_local", "value": "refine_value"}
 
 
 def refinement_pairs(kind: str, pairs: list[dict], questions: list[dict]) -> tuple[list[str], list[str]]:

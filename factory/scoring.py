@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from factory import GloreError, first_line
+from factory import from_pretrained
 from factory.step_encoding import encode_steps
 
 
@@ -24,11 +24,8 @@ class StepScorer:
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(model_path)
-            model = AutoModelForTokenClassification.from_pretrained(model_path)
-        except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the folder is at fault
-            raise GloreError(f"{model_path}: cannot load a step classifier ({first_line(error)})") from error
+        tokenizer = from_pretrained(AutoTokenizer, model_path, what="a step classifier")
+        model = from_pretrained(AutoModelForTokenClassification, model_path, what="a step classifier")
         model.to("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model, tokenizer, batch_size=batch_size)
 

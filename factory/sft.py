@@ -9,7 +9,7 @@ from factory import GloreError
 from factory.generation import make_generator
 from factory.params import Params
 from factory.prompts import one_shot_prompt, solution_text, student_prompt
-from factory.rollouts import greedy_accuracy
+from factory.sampling import correct_solutions, greedy_accuracy
 from factory.tables import read_table
 from factory.tasks import get_task
 
@@ -17,8 +17,6 @@ from factory.tasks import get_task
 def one_shot_solutions(params: Params, *, base_model: Path, questions: list[dict]) -> list[tuple[str, str]]:
     """(question, solution) pairs from 1-shot prompting the base model, correct ones only,
     de-duplicated: the paper's first student data for SVAMP, which has no solutions."""
-    from factory.ei import correct_solutions
-
     task = get_task(params.task.name, params.task)
     sampling = params.sft.bootstrap
     generator = make_generator(params.generator, base_model)

@@ -23,10 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory import GloreError
-from factory.tables import SCHEMAS, atomic_path, write_table
-
-# Shards are often small (one generator call each); the output gets row groups of about this many rows.
-ROW_GROUP_ROWS = 65_536
+from factory.catalogue import SCHEMAS
+from factory.expectations import validate_across
+from factory.tables import ROW_GROUP_ROWS, atomic_path, write_table
 
 
 def fingerprint(**parts: object) -> str:
@@ -140,8 +139,6 @@ class Shards:
         """Write the rows of `units`, in order, to the output and remove the shards; returns the
         rows written. Each shard passed its suite when written; what spans shards (unique keys,
         the row count) is checked on the whole output before it replaces the old one."""
-        from factory.expectations import validate_across
-
         self._check(units)
         with atomic_path(self.out) as temporary:
             with pq.ParquetWriter(temporary, SCHEMAS[self.name]) as writer:

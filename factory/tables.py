@@ -1,7 +1,8 @@
-"""Arrow schemas of the factory's tables and their validated, atomic Parquet I/O."""
+"""Validated, atomic Parquet I/O of the factory's tables (their schemas are in the catalogue)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -13,147 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory import GloreError
+from factory.catalogue import SCHEMAS, TABLES, conform
+from factory.expectations import validate, validate_file
+from factory.validation import check_table, needed_inputs, require_inputs
 
-STRINGS = pa.list_(pa.string())
 ROW_GROUP_ROWS = 2**18  # rows per row group of a streamed table: at most a few hundred MB of text
-
-# One row per step of a rollout: the SORM label and the verifier counts it came from.
-SORM_LABELS = pa.schema(
-    [
-        ("rollout_id", pa.string()),
-        ("step", pa.int32()),
-        ("question_id", pa.string()),
-        ("label", pa.int8()),
-        ("raw_label", pa.int8()),  # null where no verifier ran from this prefix
-        ("n_verifiers", pa.int32()),
-        ("n_correct", pa.int32()),
-        ("n_consistent", pa.int32()),  # correct and using the step's result: the ones that count
-    ]
-)
-
-# Text of a refinement pair; answers are kept apart from the steps, as in rollouts.
-REFINEMENT_PAIR = [
-    ("question_id", pa.string()),
-    ("draft", STRINGS),
-    ("draft_answer", pa.string()),
-    ("target", STRINGS),
-    ("target_answer", pa.string()),
-]
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "questions": pa.schema(
-        [
-            ("question_id", pa.string()),
-            ("split", pa.string()),
-            ("question", pa.string()),
-            ("answer", pa.string()),  # canonical number string
-            ("solution", STRINGS),  # reference steps; empty where the source has none
-        ]
-    ),
-    "rollouts": pa.schema(
-        [
-            ("rollout_id", pa.string()),
-            ("question_id", pa.string()),
-            ("sample_idx", pa.int32()),
-            ("steps", STRINGS),
-            ("step_results", STRINGS),  # a step's computed quantity, null where it has none
-            ("final_answer", pa.string()),
-            ("is_correct", pa.bool_()),
-            ("n_tokens", pa.int32()),
-        ]
-    ),
-    "orm_steps": pa.schema(
-        [
-            ("rollout_id", pa.string()),
-            ("step", pa.int32()),
-            ("question_id", pa.string()),
-            ("label", pa.int8()),
-        ]
-    ),
-    "verifications": pa.schema(
-        [
-            ("rollout_id", pa.string()),
-            ("step", pa.int32()),  # the continuation starts after prefix P_step
-            ("verifier_idx", pa.int32()),
-            ("continuation", STRINGS),
-            ("continuation_numbers", STRINGS),  # every number in it, normalised like step_results
-            ("final_answer", pa.string()),
-            ("is_correct", pa.bool_()),
-            ("n_tokens", pa.int32()),
-        ]
-    ),
-    "sorm_labels": SORM_LABELS,
-    "sorm_steps": SORM_LABELS,
-    "orm_balanced_steps": pa.schema(
-        [
-            ("rollout_id", pa.string()),
-            ("step", pa.int32()),
-            ("question_id", pa.string()),
-            ("label", pa.int8()),
-        ]
-    ),
-    "refine_global": pa.schema(
-        [
-            ("draft_rollout_id", pa.string()),
-            ("target_rollout_id", pa.string()),
-            *REFINEMENT_PAIR,
-        ]
-    ),
-    "refine_local": pa.schema(
-        [
-            ("draft_rollout_id", pa.string()),
-            ("bad_step", pa.int32()),  # the [BAD] marker goes before this step of the draft
-            *REFINEMENT_PAIR,
-            ("target_rollout_id", pa.string()),  # where bad_step = 1: the correct rollout used
-            ("verifier_idx", pa.int32()),  # where bad_step > 1: the continuation of P_{bad_step-1} used
-        ]
-    ),
-    "refine_value": pa.schema(
-        [
-            ("draft_rollout_id", pa.string()),
-            ("bad_step", pa.int32()),
-            *REFINEMENT_PAIR,
-            ("verifier_idx", pa.int32()),  # the continuation of P_{bad_step-1} used
-        ]
-    ),
-    "drafts": pa.schema(
-        [
-            ("question_id", pa.string()),
-            ("draft", STRINGS),  # the student's greedy solution to a test question
-            ("final_answer", pa.string()),
-            ("is_correct", pa.bool_()),
-            ("step_labels", pa.list_(pa.int8())),  # by the verifiers, as for SORM training data
-            ("exact_labels", pa.list_(pa.bool_())),  # the task's exact prefix truth; null if it has none
-            ("n_tokens", pa.int32()),
-        ]
-    ),
-}
-
-KEYS: dict[str, tuple[str, ...]] = {
-    "questions": ("question_id",),
-    "rollouts": ("rollout_id",),
-    "orm_steps": ("rollout_id", "step"),
-    "verifications": ("rollout_id", "step", "verifier_idx"),
-    "sorm_labels": ("rollout_id", "step"),
-    "sorm_steps": ("rollout_id", "step"),
-    "orm_balanced_steps": ("rollout_id", "step"),
-    "refine_global": ("draft_rollout_id", "target_rollout_id"),
-    "refine_local": ("draft_rollout_id", "bad_step"),
-    "refine_value": ("draft_rollout_id", "bad_step"),
-    "drafts": ("question_id",),
-}
-
-
-def conform(name: str, table: pa.Table) -> pa.Table:
-    """`table` with exactly the columns of schema `name`, in order and cast to their types."""
-    schema = SCHEMAS[name]
-    missing = [column for column in schema.names if column not in table.column_names]
-    if missing:
-        raise GloreError(f"{name}: missing column(s) {', '.join(missing)}")
-    try:
-        return table.select(schema.names).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise GloreError(f"{name}: columns have the wrong types ({error})") from None
 
 
 @contextmanager
@@ -184,16 +49,12 @@ def replace_dir(temporary: Path, out: Path) -> None:
 
 def write_json(data: dict | list, path: str | Path) -> None:
     """Metrics and summaries, written atomically like every table."""
-    import json
-
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def write_table(name: str, table: pa.Table, path: str | Path) -> pa.Table:
     """Validate `table` against its suite, then write it atomically; returns what was written."""
-    from factory.expectations import validate
-
     table = conform(name, table)
     validate(name, table)
     with atomic_path(path) as temporary:
@@ -240,8 +101,6 @@ def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] 
     Refinement pairs and balanced ORM steps have rules relative to the rollouts (and
     verifications) they were made from: they are checked when the reader passes those as
     `inputs`, and otherwise rest on the check the label stage made against them when writing."""
-    from factory.validation import check_table, needed_inputs
-
     path = Path(path)
     if not path.is_file():
         raise GloreError(f"{path}: input table not found")
@@ -256,3 +115,13 @@ def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] 
     except GloreError as error:
         raise type(error)(f"{path}: {error}") from None
     return table
+
+
+def validate_path(name: str, path: Path, *, inputs: Mapping[str, str | Path]) -> int:
+    """The suite of table `name` on the file at `path`; returns its rows. Batched tables a batch
+    at a time, the others whole."""
+    if TABLES[name].batched:
+        require_columns(name, path)
+        return validate_file(name, path)
+    require_inputs(name, inputs)
+    return read_table(name, path, inputs=inputs).num_rows

@@ -15,14 +15,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from factory import GloreError
-from factory.duck import SQL_DIR, connect, parameters_of, sql_errors, stream_sql
+from factory.catalogue import checks_sql
+from factory.duck import connect, parameters_of, sql_errors, stream_sql
+from factory.expectations import BATCH_ROWS, validate, validate_batches
 
 
 def needed_inputs(name: str) -> set[str]:
     """The label stage's inputs (rollouts, verifications) that the rules of table `name` read."""
-    if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
-        return set()
-    return parameters_of(f"checks/{name}")
+    checks = checks_sql(name)
+    return parameters_of(checks) if checks else set()
 
 
 def require_inputs(name: str, inputs: Mapping[str, object]) -> None:
@@ -34,10 +35,8 @@ def require_inputs(name: str, inputs: Mapping[str, object]) -> None:
 def check_table(name: str, table: pa.Table, *, inputs: Mapping[str, str | Path]) -> None:
     """Run the suite of `name` on `table`; label tables through sql/checks/<name>.sql, with the
     input tables it names (`inputs`: parameter name -> Parquet path)."""
-    from factory.expectations import validate
-
     require_inputs(name, inputs)
-    if not (SQL_DIR / "checks" / f"{name}.sql").is_file():
+    if checks_sql(name) is None:
         validate(name, table)
         return
     for path in inputs.values():
@@ -53,20 +52,7 @@ def check_candidate(connection, name: str, parameters: Mapping[str, object]) -> 
     relation `candidate` of `connection` (and the inputs named in `parameters`), a batch at a
     time: the checks turn every rule across rows into a column, so no rule spans batches and
     memory stays bounded. Returns the rows checked."""
-    from factory.expectations import BATCH_ROWS, validate_batches
+    checks = checks_sql(name)
+    with sql_errors(checks):
+        return validate_batches(name, stream_sql(connection, checks, parameters, BATCH_ROWS))
 
-    with sql_errors(f"checks/{name}"):
-        return validate_batches(name, stream_sql(connection, f"checks/{name}", parameters, BATCH_ROWS))
-
-
-def validate_path(name: str, path: Path, *, inputs: Mapping[str, str | Path]) -> int:
-    """The suite of table `name` on the file at `path`; returns its rows. Generation tables a
-    batch at a time, the others whole."""
-    from factory.expectations import suites, validate_file
-    from factory.tables import read_table, require_columns
-
-    if name in suites.BATCHED:
-        require_columns(name, path)
-        return validate_file(name, path)
-    require_inputs(name, inputs)
-    return read_table(name, path, inputs=inputs).num_rows

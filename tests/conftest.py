@@ -24,7 +24,7 @@ def tiny_params_file(tmp_path: Path) -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     """An untrained tiny Llama with the task's own BPE tokenizer, built once per session."""
     from factory.base import build_scratch_model
-    from factory.params import parse_params
+    from factory.params_file import parse_params
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     build_scratch_model(parse_params(TINY_PARAMS), out)

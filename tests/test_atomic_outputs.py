@@ -18,11 +18,12 @@ from typer.testing import CliRunner
 
 import factory.label
 import factory.tables
+from factory.catalogue import LABEL_TABLES
+from factory.catalogue import SCHEMAS
 from factory.cli import app
-from factory.label import OUTPUTS
 from factory.params import LabelParams
 from factory.shards import Shards
-from factory.tables import SCHEMAS, write_table
+from factory.tables import write_table
 
 
 def questions(n: int) -> pa.Table:
@@ -93,7 +94,7 @@ def test_a_label_run_that_crashes_part_way_leaves_every_old_table(tmp_path, monk
     out = tmp_path / "out"
     factory.label.label(LabelParams(), rollouts=rollouts, verifications=verifications, out_dir=out,
                         value_pairs=True)
-    before = {name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS}
+    before = {name: (out / f"{name}.parquet").read_bytes() for name in LABEL_TABLES}
     query = factory.label.stream_sql
 
     def crash_at_refine_local(connection, name, parameters, rows):
@@ -105,8 +106,8 @@ def test_a_label_run_that_crashes_part_way_leaves_every_old_table(tmp_path, monk
     with pytest.raises(MemoryError):
         factory.label.label(LabelParams(seed=1), rollouts=rollouts, verifications=verifications, out_dir=out,
                             value_pairs=True)
-    assert {name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS} == before
-    assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in OUTPUTS)
+    assert {name: (out / f"{name}.parquet").read_bytes() for name in LABEL_TABLES} == before
+    assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in LABEL_TABLES)
 
 
 WRITER = textwrap.dedent("""
@@ -150,6 +151,6 @@ def test_glore_label_is_byte_identical_across_runs_threads_and_memory_limits(tmp
                                           "--verifications", str(verifications), "--out", str(out),
                                           "--metrics", str(tmp_path / f"label{run}.json")])
         assert result.exit_code == 0, result.output
-        outputs.append({name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS})
+        outputs.append({name: (out / f"{name}.parquet").read_bytes() for name in LABEL_TABLES})
     assert outputs[0] == outputs[1] == outputs[2]
-    assert all(pq.read_metadata(tmp_path / "out0" / f"{name}.parquet").num_rows > 0 for name in OUTPUTS)
+    assert all(pq.read_metadata(tmp_path / "out0" / f"{name}.parquet").num_rows > 0 for name in LABEL_TABLES)

@@ -10,10 +10,10 @@ import pytest
 from label_inputs import synthetic_label_inputs
 from typer.testing import CliRunner
 
+from factory.catalogue import SCHEMAS
 from factory.cli import app
 from factory.label import label
 from factory.params import LabelParams
-from factory.tables import SCHEMAS
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from factory import GloreError
-from factory.params import load_params, parse_params
+from factory.params import Params
+from factory.params_file import load_params, parse_params
 
 
 def test_repository_params_file_parses():
@@ -42,3 +45,22 @@ def test_load_params_errors_are_one_line(tmp_path):
     with pytest.raises(GloreError) as error:
         load_params(bad)
     assert "\n" not in str(error.value) and "rollouts.sampling" in str(error.value)
+
+
+def _knobs(section: object, raw: object, path: str = "") -> list[str]:
+    """Dotted names of the knobs of `section` that the YAML mapping `raw` does not set."""
+    missing = []
+    for knob in dataclasses.fields(section):
+        name = f"{path}{knob.name}"
+        if not (isinstance(raw, dict) and knob.name in raw):
+            missing.append(name)
+        elif dataclasses.is_dataclass(value := getattr(section, knob.name)):
+            missing += _knobs(value, raw[knob.name], f"{name}.")
+    return missing
+
+
+def test_params_file_holds_every_knob_at_the_code_defaults():
+    # one source of defaults: a section left out of a params file means what params.yaml says
+    path = Path(__file__).parent.parent / "params.yaml"
+    assert _knobs(Params(), yaml.safe_load(path.read_text())) == []
+    assert load_params(path) == Params()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.params import load_params
+from factory.params_file import load_params
 
 PRESETS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from factory import GloreError
+from factory.catalogue import SCHEMAS
 from factory.expectations import TableInvalid
 from factory.params import SamplingParams
 from factory.shards import Shards, fingerprint
-from factory.tables import SCHEMAS
 
 
 def rollouts(question: str, k: int = 2) -> pa.Table:

@@ -10,12 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from factory.catalogue import SCHEMAS
 from factory.generation import Completion
 from factory.label import label
 from factory.params import LabelParams, SamplingParams, TaskParams, VerifyParams
-from factory.tables import SCHEMAS
 from factory.tasks import get_task
-from factory.verify import Request, drawn_questions, generator_sampler, verify_rollouts
+from factory.verifiers import Request, generator_sampler, verify_rollouts
+from factory.verify import drawn_questions
 from factory.verify import incorrect_rollouts as incorrect_rollouts_of
 
 TASK = get_task("arith", TaskParams())

@@ -11,8 +11,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from factory import from_pretrained
 from factory.params import TrainingParams
-from trainers.common import load_pretrained, save_trained, training_arguments
+from trainers.common import save_trained, training_arguments
 
 IGNORE = -100
 
@@ -48,8 +49,8 @@ def train_causal_lm(
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer
 
-    tokenizer = load_pretrained(AutoTokenizer, base_model)
-    model = load_pretrained(AutoModelForCausalLM, base_model)
+    tokenizer = from_pretrained(AutoTokenizer, base_model)
+    model = from_pretrained(AutoModelForCausalLM, base_model)
     max_length = getattr(model.config, "max_position_embeddings", 2048)
     tokenized = tokenize_pairs(tokenizer, prompts, completions, max_length=max_length)
     dataset = Dataset.from_dict(tokenized["rows"])

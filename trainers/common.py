@@ -7,18 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from factory import first_line
 from factory.params import TrainingParams
 from factory.tables import replace_dir
-
-
-def load_pretrained(auto_class, path: str | Path, **kwargs):
-    """`auto_class.from_pretrained(path)`, or a ValueError naming the folder, which the CLI
-    prints as one line: whatever transformers raises for a folder it cannot load."""
-    try:
-        return auto_class.from_pretrained(path, **kwargs)
-    except Exception as error:  # OSError, ValueError, or a config field of the wrong type
-        raise ValueError(f"{path}: cannot load a model ({first_line(error)})") from error
 
 
 def training_arguments(params: TrainingParams, work: Path):

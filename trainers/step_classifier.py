@@ -10,10 +10,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from factory import from_pretrained
 from factory.params import TrainingParams
 from factory.scoring import StepScorer
 from factory.step_encoding import encode_steps
-from trainers.common import load_pretrained, save_trained, training_arguments
+from trainers.common import save_trained, training_arguments
 
 IGNORE = -100
 
@@ -50,12 +51,12 @@ def train_step_classifier(
         set_seed,
     )
 
-    tokenizer = load_pretrained(AutoTokenizer, init_model)
+    tokenizer = from_pretrained(AutoTokenizer, init_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     # the new head's weights are drawn as the model loads, before Trainer seeds anything
     set_seed(params.seed)
-    model = load_pretrained(
+    model = from_pretrained(
         AutoModelForTokenClassification, init_model, num_labels=2, id2label={0: "incorrect", 1: "correct"},
         label2id={"incorrect": 0, "correct": 1},
     )

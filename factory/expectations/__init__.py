@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import great_expectations.expectations as gxe
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from factory import GloreError
+from factory.catalogue import KEYS, TABLES, conform
+from factory.duck import connect
 from factory.expectations import suites
-from factory.tables import KEYS
 
 EXAMPLES = 3  # failing rows named in an error
 BATCH_ROWS = 1_000_000  # rows validated at once: a few columns of numbers, tens of MB
@@ -167,8 +170,6 @@ def _frame(table: pa.Table, expectations: list, derived: dict[str, pa.Array]):
     """The pandas frame the suite reads: only the columns it names, and a string or list column
     that it only asks for nulls as its length (null where it is null). Great Expectations
     hashes the whole frame to name the batch; strings and lists make that the slowest part."""
-    import great_expectations.expectations as gxe
-
     available = {**{column: table.column(column) for column in table.column_names}, **derived}
     named: dict[str, bool] = {}  # column -> asked only for nulls
     for expectation in expectations:
@@ -204,12 +205,8 @@ def validate_file(name: str, path: str | Path, *, memory_limit: str = "2GB") -> 
     """Run the suite of table `name` on a Parquet file in bounded memory; returns its rows.
 
     Only for tables whose rules across rows are key uniqueness and the row count
-    (suites.BATCHED): the suite runs on one batch of rows at a time, then validate_across
+    (a `batched` table of the catalogue): the suite runs on one batch of rows at a time, then validate_across
     checks what spans batches."""
-    import pyarrow.parquet as pq
-
-    from factory.tables import conform
-
     _require_batched(name)
     try:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
@@ -220,13 +217,9 @@ def validate_file(name: str, path: str | Path, *, memory_limit: str = "2GB") -> 
 
 
 def validate_across(name: str, path: str | Path, *, memory_limit: str = "2GB") -> int:
-    """The rules of a BATCHED suite that span batches (or the shards of a generation stage):
+    """The rules of a batched table's suite that span batches (or the shards of a generation stage):
     unique keys over the whole file, checked in DuckDB (which spills to disk past
     `memory_limit`), and the suite itself where the file has no rows (the row count)."""
-    import pyarrow.parquet as pq
-
-    from factory.tables import conform
-
     _require_batched(name)
     parquet = pq.ParquetFile(path)
     if parquet.metadata.num_rows == 0:
@@ -236,15 +229,11 @@ def validate_across(name: str, path: str | Path, *, memory_limit: str = "2GB") -
 
 
 def _require_batched(name: str) -> None:
-    if name not in suites.BATCHED:
+    if not TABLES[name].batched:
         raise ValueError(f"{name}: its suite has rules across rows; validate the whole table")
 
 
 def _unique_across_batches(name: str, path: Path, *, memory_limit: str) -> None:
-    import great_expectations.expectations as gxe
-
-    from factory.duck import connect
-
     connection = connect(memory_limit=memory_limit)
     for expectation in suites.SUITES[name]():
         if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):

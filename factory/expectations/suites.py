@@ -197,10 +197,6 @@ SUITES = {
 }
 
 
-# Suites whose only rules across rows are key uniqueness and the row count: they can run on a
-# file one batch at a time (expectations.validate_file), with uniqueness across batches apart.
-BATCHED = ("questions", "rollouts", "verifications", "drafts")
-
 
 def derived_columns(name: str, table: pa.Table) -> dict[str, pa.Array]:
     """The columns a suite checks that are computed inside the lists of a row."""

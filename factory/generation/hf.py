@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from factory import GloreError, first_line
-from factory.generation import Completion, context_error, cut_at_answer, cut_at_stop
+from factory import from_pretrained
+from factory.generation.protocol import Completion, context_error, cut_at_answer, cut_at_stop
 
 
 def load_causal_lm(path: str | Path):
     """Model and left-padding tokenizer from a saved folder, or a one-line error."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
-        model = AutoModelForCausalLM.from_pretrained(path)
-    except Exception as error:  # OSError, ValueError, or a config field of the wrong type: the folder is at fault
-        raise GloreError(f"{path}: cannot load a model ({first_line(error)})") from error
+    tokenizer = from_pretrained(AutoTokenizer, path, padding_side="left")
+    model = from_pretrained(AutoModelForCausalLM, path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.eval(), tokenizer

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from factory import GloreError
-from factory.generation import Completion, context_error, cut_at_answer
+from factory import GloreError, from_pretrained
+from factory.generation.protocol import Completion, context_error, cut_at_answer
 from factory.params import GeneratorParams
 
 # What an engine gets per prompt: its token ids and its seed (the sampling options are shared).
@@ -29,11 +29,8 @@ class VLLMGenerator:
         from transformers import AutoTokenizer
 
         model_path = str(model_path)
-        try:
-            # Prompts are tokenised here, once, so the context check sees exactly what vLLM runs.
-            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        except (OSError, ValueError) as error:
-            raise GloreError(f"{model_path}: cannot load a tokenizer ({str(error).splitlines()[0]})") from None
+        # Prompts are tokenised here, once, so the context check sees exactly what vLLM runs.
+        self.tokenizer = from_pretrained(AutoTokenizer, model_path, what="a tokenizer")
         if params.data_parallel_size == 1:
             self.engines: list[_Engine | _EngineProcess] = [_Engine(model_path, params)]
         else:

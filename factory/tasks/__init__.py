@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 from factory import GloreError
 from factory.params import TaskParams
-from factory.tasks import answers
+from factory.tasks.arith import ArithTask
+from factory.tasks.gsm8k import Gsm8kTask
+from factory.tasks.svamp import SvampTask
+from factory.tasks.task import Task
+
+__all__ = ["Task", "get_task"]
 
 
-class Task:
-    """A source of questions plus the answer and step conventions every stage shares."""
-
-    name: str = ""
-
-    def load(self, split: str) -> pa.Table:
-        """The `questions` table of one split (`train` or `test`)."""
-        raise NotImplementedError
-
-    def extract_answer(self, text: str) -> str | None:
-        return answers.extract_answer(text)
-
-    def is_correct(self, text_or_answer: str | None, reference: str) -> bool:
-        return answers.is_correct(text_or_answer, reference)
-
-    def split_steps(self, solution_text: str) -> list[str]:
-        return answers.split_steps(solution_text)
-
-    def step_result(self, step: str) -> str | None:
-        return answers.step_result(step)
-
-    def dropped_rows(self) -> dict[str, dict[str, int]]:
-        """Source rows skipped under `task.bad_rows: drop`, per split and reason, for the
-        stage's summary; a generated task drops none."""
-        return {}
+TASKS: dict[str, type[Task]] = {"arith": ArithTask, "gsm8k": Gsm8kTask, "svamp": SvampTask}
 
 
 def get_task(name: str, params: TaskParams | None = None) -> Task:
     """The task called `name`, configured by the `task` params section."""
-    params = params or TaskParams(name=name)
-    if name == "arith":
-        from factory.tasks.arith import ArithTask
-
-        return ArithTask(params)
-    if name == "gsm8k":
-        from factory.tasks.gsm8k import Gsm8kTask
-
-        return Gsm8kTask(params)
-    if name == "svamp":
-        from factory.tasks.svamp import SvampTask
-
-        return SvampTask(params)
-    raise GloreError(f"unknown task {name!r} (known: arith, gsm8k, svamp)")
+    if name not in TASKS:
+        raise GloreError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
+    return TASKS[name](params or TaskParams(name=name))

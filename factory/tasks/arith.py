@@ -14,10 +14,11 @@ from fractions import Fraction
 
 import pyarrow as pa
 
+from factory.catalogue import SCHEMAS
 from factory.params import TaskParams
 from factory.prompts import solution_text
-from factory.tables import SCHEMAS
-from factory.tasks import Task, answers
+from factory.tasks import answers
+from factory.tasks.task import Task
 from factory.tasks.calculator import evaluate
 
 PEOPLE = {

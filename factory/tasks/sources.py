@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from factory import GloreError
+from factory.catalogue import SCHEMAS
 from factory.params import TaskParams
-from factory.tables import SCHEMAS
-from factory.tasks import Task
+from factory.tasks.task import Task
 
 SPLITS = ("train", "test")
 

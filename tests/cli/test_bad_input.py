@@ -19,8 +19,8 @@ from tiny_params import TINY_PARAMS
 from label_inputs import synthetic_label_inputs
 from typer.testing import CliRunner
 
+from factory.catalogue import SCHEMAS
 from factory.cli import app
-from factory.tables import SCHEMAS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 Case = Callable[[Path, Path], list[str]]  # (workspace, folder for this case's bad files) -> glore argv

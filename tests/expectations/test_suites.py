@@ -5,11 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from factory.catalogue import SCHEMAS
 from factory.expectations import TableInvalid, validate
-from factory.tables import SCHEMAS, write_table
-from factory.validation import check_table
-from factory.tasks import get_task
 from factory.params import TaskParams
+from factory.tables import write_table
+from factory.tasks import get_task
+from factory.validation import check_table
 
 
 def orm_steps(rows):

@@ -14,12 +14,13 @@ from sql_inputs import rollout, verifier
 from typer.testing import CliRunner
 
 from factory import GloreError
+from factory.catalogue import LABEL_TABLES
+from factory.catalogue import SCHEMAS
 from factory.cli import app
 from factory.duck import connect, run_sql
 from factory.expectations import TableInvalid
-from factory.label import OUTPUTS, label
+from factory.label import label
 from factory.params import LabelParams
-from factory.tables import SCHEMAS
 from factory.validation import check_table, needed_inputs
 
 
@@ -40,8 +41,8 @@ def test_label_writes_every_table_reproducibly(inputs, tmp_path):
         out = tmp_path / run
         summaries.append(label(LabelParams(incomplete="drop"), rollouts=given.rollouts,
                                verifications=given.verifications, out_dir=out, value_pairs=True))
-        assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in OUTPUTS)
-        contents.append({name: (out / f"{name}.parquet").read_bytes() for name in OUTPUTS})
+        assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in LABEL_TABLES)
+        contents.append({name: (out / f"{name}.parquet").read_bytes() for name in LABEL_TABLES})
     assert contents[0] == contents[1]  # byte-identical reruns
     summary = summaries[0]
     assert summary["sorm_labels"]["dropped_incomplete_rollouts"] == 1
@@ -53,8 +54,8 @@ def test_incomplete_verification_fails_the_stage_and_writes_nothing(inputs, tmp_
     given = stage_inputs(inputs)
     out = tmp_path / "out"
     with pytest.raises(GloreError, match="sorm_labels: incomplete verification: 1 rollout.*r/0"):
-        label(LabelParams(), rollouts=given.rollouts, verifications=given.verifications, out_dir=out,
-              value_pairs=True)
+        label(LabelParams(incomplete="fail"), rollouts=given.rollouts, verifications=given.verifications,
+              out_dir=out, value_pairs=True)
     assert not out.exists()  # not even the folder made for the outputs
 
 
@@ -66,7 +67,7 @@ def test_a_bad_input_is_reported_before_the_errors_it_causes_later(inputs, tmp_p
     pq.write_table(pa.concat_tables([rollouts, rollouts.slice(0, 1)]), given.rollouts)
     out = tmp_path / "out"
     with pytest.raises(TableInvalid, match=r"rollouts.parquet: table rollouts failed .*rollout_id.*q/0"):
-        label(LabelParams(), rollouts=given.rollouts, verifications=given.verifications, out_dir=out,
+        label(LabelParams(incomplete="fail"), rollouts=given.rollouts, verifications=given.verifications, out_dir=out,
               value_pairs=True)
     assert not out.exists()
 

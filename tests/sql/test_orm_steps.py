@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from factory.catalogue import SCHEMAS
 from factory.duck import connect, run_sql
-from factory.tables import SCHEMAS
 
 
 def rollouts_file(tmp_path, rows):

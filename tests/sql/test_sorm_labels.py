@@ -102,7 +102,7 @@ def test_incomplete_verification_drops_the_whole_question(inputs):
 
 
 def test_output_schema_and_order(inputs):
-    from factory.tables import SCHEMAS
+    from factory.catalogue import SCHEMAS
     from factory.duck import connect, run_sql
 
     given = inputs([rollout("q/1", ["12"], correct=True), rollout("q/0", ["3", "12"], correct=True)])

@@ -70,7 +70,7 @@ def test_a_task_without_solutions_bootstraps_from_one_shot_samples(tiny_model, m
     """SVAMP's first student data: the base model's correct, de-duplicated 1-shot samples."""
     import factory.sft as sft
     from factory.generation import Completion
-    from factory.params import parse_params
+    from factory.params_file import parse_params
 
     seen = {}
 
