@@ -34,10 +34,12 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on
 
 def run_stage(name: str, stage: Callable[[], dict], metrics: Path | None) -> None:
     """Run a stage; write and print its summary, or print a one-line error and exit 1."""
-    from factory.tables import write_json
+    from factory.tables import require_writable, write_json
 
     started = time.perf_counter()
     try:
+        if metrics is not None:
+            require_writable(metrics)  # before the stage replaces its outputs: all or nothing
         summary = {"stage": name, **stage(), "wall_seconds": round(time.perf_counter() - started, 1)}
         if metrics is not None:
             write_json(summary, metrics)

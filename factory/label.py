@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from factory import GloreError
 from factory.catalogue import LABEL_TABLES
 from factory.duck import connect, sql_errors, stream_sql
 from factory.expectations import BATCH_ROWS, validate_file
@@ -44,7 +45,8 @@ def label(
     }
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".label.", dir=out_dir))
+    _remove_dead_staging(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".label.{os.getpid()}.", dir=out_dir))
     try:
         # DuckDB spills beside the outputs (a data disk, not a small /tmp), cleaned up with them
         with closing(connect(memory_limit=params.memory_limit, threads=params.threads,
@@ -53,6 +55,7 @@ def label(
                 # inputs can come from any source: nothing is written unless they pass their suites
                 for name, path in inputs.items():
                     suites.submit(validate_file, name, path, memory_limit=params.memory_limit)
+                suites.submit(_check_placement, connection.cursor(), parameters)
                 for name in tqdm(LABEL_TABLES, desc="label", unit="table"):
                     suites.raise_failure()
                     path = staging / f"{name}.parquet"
@@ -62,6 +65,9 @@ def label(
                     suites.submit(_check, connection.cursor(), name, dict(parameters))
             summary = {name: _summarise(staging / f"{name}.parquet") for name in LABEL_TABLES}
             summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
+            summary["orm_steps"]["dropped_rollouts_without_steps"] = connection.execute(
+                "select count(*) from read_parquet($rollouts) where len(steps) = 0", {"rollouts": str(rollouts)}
+            ).fetchone()[0]
         # Only now that every table passed its suite do they replace the previous outputs.
         for name in LABEL_TABLES:
             os.replace(staging / f"{name}.parquet", out_dir / f"{name}.parquet")
@@ -126,3 +132,42 @@ def _dropped_rollouts(connection, parameters: dict[str, object]) -> int:
         " - (select count(distinct rollout_id) from read_parquet($sorm_labels))",
         {"rollouts": parameters["rollouts"], "sorm_labels": parameters["sorm_labels"]},
     ).fetchone()[0]
+
+
+def _check_placement(cursor, parameters: dict[str, object]) -> None:
+    """Every verification belongs to a rollout and to one of its steps before the last (P_L is
+    the whole solution, judged by its own answer): the label rules would pass over any other."""
+    with closing(cursor), sql_errors("verifications"):
+        unknown, past_last, example = cursor.execute(
+            """
+            select
+                count(*) filter (where rollouts.rollout_id is null),
+                count(*) filter (where verifications.step >= len(rollouts.steps)),
+                min(verifications.rollout_id || ' step ' || verifications.step)
+                    filter (where rollouts.rollout_id is null or verifications.step >= len(rollouts.steps))
+            from read_parquet($verifications) as verifications
+            left join read_parquet($rollouts) as rollouts using (rollout_id)
+            """,
+            {"verifications": parameters["verifications"], "rollouts": parameters["rollouts"]},
+        ).fetchone()
+    if unknown or past_last:
+        raise GloreError(f"verifications: {unknown} row(s) of rollouts not in the rollouts table and {past_last} "
+                         f"at or past their rollout's last step (e.g. {example})")
+
+
+def _remove_dead_staging(out_dir: Path) -> None:
+    """Staging folders (`.label.<pid>.*`) of runs that were killed: a live run's stay."""
+    for folder in out_dir.glob(".label.*"):
+        pid = folder.name.split(".")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

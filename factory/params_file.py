@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from factory import GloreError
+from factory import GloreError, first_line
 from factory.params import Params
 
 
@@ -30,6 +30,8 @@ def _coerce(value: object, kind: object, where: str) -> object:
         raise ValueError(f"{where}: expected true/false, got {value!r}")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{where}: expected an integer, got {value!r}")
+    if kind is int and where.endswith("seed") and not 0 <= value < 2**32:
+        raise ValueError(f"{where}: a seed must be in [0, 2^32), got {value}")  # what torch and vLLM take
     if kind in (float, str) and not isinstance(value, kind):
         raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}")
     return value
@@ -70,7 +72,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -84,7 +86,10 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise GloreError(f"{path}: not valid YAML ({str(error).splitlines()[0] or type(error).__name__})") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or first_line(error)
+        raise GloreError(f"{path}: not valid YAML{where} ({problem})") from None
     if raw is None:
         raise GloreError(f"{path}: params file is empty")
     try:

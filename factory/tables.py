@@ -19,6 +19,8 @@ from factory.expectations import validate, validate_file
 from factory.validation import check_table, needed_inputs, require_inputs
 
 ROW_GROUP_ROWS = 2**18  # rows per row group of a streamed table: at most a few hundred MB of text
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: mkstemp and mkdtemp make owner-only files, outputs get the usual mode
 
 
 @contextmanager
@@ -30,6 +32,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -38,6 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def replace_dir(temporary: Path, out: Path) -> None:
     """Swap a finished folder into place so `out` never holds a half-written model."""
+    os.chmod(temporary, 0o777 & ~_UMASK)
     if not out.exists():
         temporary.rename(out)
         return
@@ -45,6 +49,19 @@ def replace_dir(temporary: Path, out: Path) -> None:
     out.rename(old / out.name)
     temporary.rename(out)
     shutil.rmtree(old)
+
+
+def require_writable(path: str | Path) -> None:
+    """Fail before any work when a file could not be written at `path`: a folder is in the way,
+    or the nearest existing folder above it is a file or not writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise GloreError(f"{path}: a folder, not a file")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise GloreError(f"{path}: cannot be written ({folder} is not a writable folder)")
 
 
 def write_json(data: dict | list, path: str | Path) -> None:
@@ -87,12 +104,28 @@ def require_columns(name: str, path: str | Path) -> None:
     if not path.is_file():
         raise GloreError(f"{path}: input table not found")
     try:
-        present = set(pq.read_schema(path).names)
+        present = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
-    missing = [column for column in SCHEMAS[name].names if column not in present]
+    missing = [column for column in SCHEMAS[name].names if column not in present.names]
     if missing:
         raise GloreError(f"{path}: {name}: missing column(s) {', '.join(missing)}")
+    # SQL reads the file as it is, so a column must already be of the kind the schema names
+    wrong = [f"{field.name} is {present.field(field.name).type}, not {field.type}" for field in SCHEMAS[name]
+             if _kind(present.field(field.name).type) != _kind(field.type)]
+    if wrong:
+        raise GloreError(f"{path}: {name}: columns have the wrong types ({'; '.join(wrong)})")
+
+
+def _kind(arrow_type: pa.DataType) -> str:
+    """What SQL can tell apart: integers of any width alike, strings of any size alike."""
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"list of {_kind(arrow_type.value_type)}"
+    for kind, test in (("integer", pa.types.is_integer), ("string", pa.types.is_string),
+                       ("string", pa.types.is_large_string), ("boolean", pa.types.is_boolean)):
+        if test(arrow_type):
+            return kind
+    return str(arrow_type)
 
 
 def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] | None = None) -> pa.Table:

@@ -3,7 +3,9 @@ output or none. And the SQL stage is reproducible to the byte."""
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -18,8 +20,7 @@ from typer.testing import CliRunner
 
 import factory.label
 import factory.tables
-from factory.catalogue import LABEL_TABLES
-from factory.catalogue import SCHEMAS
+from factory.catalogue import LABEL_TABLES, SCHEMAS
 from factory.cli import app
 from factory.params import LabelParams
 from factory.shards import Shards
@@ -154,3 +155,36 @@ def test_glore_label_is_byte_identical_across_runs_threads_and_memory_limits(tmp
         outputs.append({name: (out / f"{name}.parquet").read_bytes() for name in LABEL_TABLES})
     assert outputs[0] == outputs[1] == outputs[2]
     assert all(pq.read_metadata(tmp_path / "out0" / f"{name}.parquet").num_rows > 0 for name in LABEL_TABLES)
+
+
+def test_glore_label_killed_mid_run_leaves_a_staging_folder_the_next_run_removes(tmp_path):
+    rollouts, verifications = synthetic_label_inputs(tmp_path / "inputs", verifications=200_000)
+    out = tmp_path / "out"
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"label": {"incomplete": "fail"}}))
+    command = ["label", "--params", str(params), "--rollouts", str(rollouts), "--verifications", str(verifications),
+               "--out", str(out), "--metrics", str(tmp_path / "label.json")]
+    child = subprocess.Popen([sys.executable, "-m", "factory.cli", *command], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".label.*/*.parquet")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert [folder.name.split(".")[2] for folder in out.glob(".label.*")] == [str(child.pid)]
+
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.parquet" for name in LABEL_TABLES)
+
+
+def test_outputs_get_the_usual_file_mode_not_the_temporary_files_owner_only_one(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    factory.tables.write_json({"a": 1}, tmp_path / "metrics.json")
+    folder = tmp_path / "staged"
+    folder.mkdir(mode=0o700)
+    factory.tables.replace_dir(folder, tmp_path / "model")
+    assert stat.S_IMODE((tmp_path / "metrics.json").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o777 & ~umask

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from factory import GloreError
 from factory.catalogue import KEYS, TABLES, conform
-from factory.duck import connect
+from factory.duck import connect, sql_errors
 from factory.expectations import suites
 
 EXAMPLES = 3  # failing rows named in an error
@@ -244,12 +244,13 @@ def _unique_across_batches(name: str, path: Path, *, memory_limit: str) -> None:
             continue
         # Column names come from the suite, never from data; values are bound parameters.
         listed = ", ".join(f'"{column}"' for column in columns)
-        duplicated = connection.execute(
-            f"select {listed}, sum(n) over () as duplicated_rows from "
-            f"(select {listed}, count(*) as n from read_parquet($path) group by all having count(*) > 1) "
-            "order by all limit $examples",
-            {"path": str(path), "examples": EXAMPLES},
-        ).fetchall()
+        with sql_errors(f"{name} keys"):  # e.g. a memory_limit too small for the table
+            duplicated = connection.execute(
+                f"select {listed}, sum(n) over () as duplicated_rows from "
+                f"(select {listed}, count(*) as n from read_parquet($path) group by all having count(*) > 1) "
+                "order by all limit $examples",
+                {"path": str(path), "examples": EXAMPLES},
+            ).fetchall()
         if duplicated:
             failing = [dict(zip(columns, row[: len(columns)])) for row in duplicated]
             broken = Broken(position=0, rule=expectation.expectation_type, description=None,

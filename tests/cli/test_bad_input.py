@@ -6,6 +6,7 @@ nothing written anywhere in the workspace, and no traceback; `--debug` shows the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -171,6 +172,25 @@ def replaced(column: str, values: Callable[[int], pa.Array]) -> Callable[[pa.Tab
     return lambda table: table.set_column(table.schema.get_field_index(column), column, values(table.num_rows))
 
 
+def first_set(column: str, value: object) -> Callable[[pa.Table], pa.Table]:
+    """The table with `column` of its first row set to `value`."""
+    def change(table: pa.Table) -> pa.Table:
+        values = table.column(column).to_pylist()
+        return table.set_column(table.schema.get_field_index(column), column,
+                                pa.array([value, *values[1:]], table.schema.field(column).type))
+
+    return change
+
+
+def label_metrics_at(make: Callable[[Path], Path]) -> Case:
+    """`glore label` on good inputs whose --metrics path cannot be written."""
+    def case(ws: Path, bad: Path) -> list[str]:
+        argv = label_inputs()(ws, bad)
+        return [*argv[:-1], str(make(bad))]
+
+    return case
+
+
 def empty_folder(path: Path) -> None:
     path.mkdir()
 
@@ -197,6 +217,9 @@ CASES: dict[str, tuple[Case, str]] = {
     "params/unknown key": (prepare("task:\n  colour: red\n"), "unknown key(s) colour"),
     "params/duplicate keys": (prepare("task:\n  n_train: 5\n  n_train: 6\n"), "duplicate key 'n_train'"),
     "params/non-UTF-8": (prepare(b"task:\n  name: ar\xffth\n"), "not valid YAML"),
+    "params/YAML syntax error": (prepare("task:\n  n_train: [1\n  seed: 2\n"), "not valid YAML at line 3"),
+    "params/absurd: seed past 2^32": (stage_with_params("rollouts", params_with(rollouts={"sampling": {"seed": 10**30}})),
+                                      "rollouts.sampling.seed: a seed must be in [0, 2^32)"),
     "params/absurd: K=0": (stage_with_params("rollouts", params_with(rollouts={"sampling": {"k": 0}})),
                            "k must be >= 1"),
     "params/absurd: negative temperature": (
@@ -259,6 +282,18 @@ CASES: dict[str, tuple[Case, str]] = {
     "label/non-UTF-8": (label_inputs(rollouts=rewritten(replaced(
         "rollout_id", lambda n: pa.array([b"q\xff/" + str(i).encode() for i in range(n)], pa.binary())))),
         "wrong types"),
+    "label/verification of a rollout not in rollouts": (
+        label_inputs(verifications=rewritten(first_set("rollout_id", "nobody/0"))),
+        "verifications: 1 row(s) of rollouts not in the rollouts table and 0 at or past"),
+    "label/verification past the rollout's last step": (
+        label_inputs(verifications=rewritten(first_set("step", 50))), "and 1 at or past their rollout's last step"),
+    "label/wrong types: text steps": (label_inputs(verifications=rewritten(replaced(
+        "step", lambda n: pa.array(["1"] * n)))), "step is string, not int32"),
+    "label/absurd: memory limit too small": (
+        stage_with_params("label", params_with(label={"memory_limit": "1KB", "incomplete": "fail"})), "Out of Memory"),
+    "label/metrics path is a folder": (label_metrics_at(lambda bad: bad), "a folder, not a file"),
+    "label/metrics path under a file": (label_metrics_at(lambda bad: write(bad / "file", "x") / "metrics.json"),
+                                        "cannot be written"),
     "label/absurd: step 0": (label_inputs(verifications=rewritten(replaced(
         "step", lambda n: pa.array([0] * n, pa.int32())))), "failing keys: (rollout_id="),
     # glore refine JSONL
@@ -301,9 +336,9 @@ def workspace(tmp_path_factory, tiny_model) -> Path:
     return ws
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*"))}
+def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    return {str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "",
+                                            path.stat().st_mtime_ns) for path in sorted(folder.rglob("*"))}
 
 
 def run_case(workspace: Path, tmp_path: Path, name: str, *flags: str):

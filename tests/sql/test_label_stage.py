@@ -14,8 +14,7 @@ from sql_inputs import rollout, verifier
 from typer.testing import CliRunner
 
 from factory import GloreError
-from factory.catalogue import LABEL_TABLES
-from factory.catalogue import SCHEMAS
+from factory.catalogue import LABEL_TABLES, SCHEMAS
 from factory.cli import app
 from factory.duck import connect, run_sql
 from factory.expectations import TableInvalid
