@@ -16,9 +16,9 @@ import typer
 
 from factory.catalogue import STEP_TABLES
 from factory.cli_base import MetricsOption, ParamsOption, RewardKind, app, read_params, require_paths, run_stage
-from factory.cli_tools import export, refine, sql, validate
+from factory.cli_tools import export, refine_drafts_file, sql, validate
 
-__all__ = ["app", "export", "refine", "sql", "validate"]  # the inspection commands register on import
+__all__ = ["app", "export", "refine_drafts_file", "sql", "validate"]  # the inspection commands register on import
 
 
 @app.command()

@@ -33,8 +33,8 @@ def export(
     run_stage("export", lambda: stage(kind=name, steps=steps, rollouts=rollouts, questions=questions, out=out), None)
 
 
-@app.command(rich_help_panel="Using what the pipeline made")
-def refine(
+@app.command("refine-drafts", rich_help_panel="Using what the pipeline made")
+def refine_drafts_file(
     input_path: Annotated[Path, typer.Argument(help='JSONL of {"question", "draft"} (optional "answer").')],
     output: Annotated[Path, typer.Option(help="JSONL to write, one record per draft.")] = Path("refined.jsonl"),
     orm: Annotated[Path, typer.Option(help="ORM folder: decides when, and reranks.")] = Path("models/orm"),
@@ -49,18 +49,18 @@ def refine(
     """Refine drafts from any model: ORM score, SORM step scores, the located bad step, global and
     local refinements, and the answer the ORM picks among draft + refinements, with the reason.
     A draft too long for a refiner gets "error" in its row instead; the others are refined."""
-    from factory.refine import refine_drafts
+    from factory.refinery import refine_drafts
 
     def go() -> dict:
         summary = refine_drafts(input_path, output, orm=orm, sorm=sorm, global_refiner=global_refiner,
                                 local_refiner=local_refiner, threshold=threshold, max_new_tokens=max_new_tokens,
                                 batch_size=batch_size)
         lines = ", ".join(map(str, summary["error_lines"]))
-        typer.echo(f"refine: {summary['refined']} of {summary['drafts']} drafts refined"
+        typer.echo(f"refine-drafts: {summary['refined']} of {summary['drafts']} drafts refined"
                    + (f'; not line(s) {lines}: "error" in their rows says why' if lines else ""), err=True)
         return summary
 
-    run_stage("refine", go, None)
+    run_stage("refine-drafts", go, None)
 
 
 @app.command(rich_help_panel="Using what the pipeline made")

@@ -21,7 +21,7 @@ from factory.metrics import (
 from factory.params import Params
 from factory.prompts import solution_text, student_prompt
 from factory.ranking import auc, balanced_accuracy, within_group_auc
-from factory.refine import Solution, final_scores, refine_all
+from factory.refinery import Solution, final_scores, refine_all
 from factory.scoring import LikelihoodScorer, StepScorer
 from factory.tables import read_table
 from factory.tasks import answers, get_task

@@ -1,5 +1,5 @@
 """The bad input matrix: every entry point (params.yaml, question files, the questions table,
-`glore label` inputs, `glore refine` JSONL, model folders) against every fault that applies
+`glore label` inputs, `glore refine-drafts` JSONL, model folders) against every fault that applies
 (missing file, empty file, wrong types, missing columns, unknown keys, duplicate ids, non-UTF-8
 text, absurd values). Each case must end in one line `error: <command>: ...`, exit code 1,
 nothing written anywhere in the workspace, and no traceback; `--debug` shows the traceback."""
@@ -126,14 +126,14 @@ def refine_file(content: str | bytes | None, *options: str) -> Case:
         if content is not None:
             write(path, content)
         models = [f"--{name}" for name in ("orm", "sorm", "global-refiner", "local-refiner")]
-        return ["refine", str(path), "--output", str(ws / "out" / "refined.jsonl"),
+        return ["refine-drafts", str(path), "--output", str(ws / "out" / "refined.jsonl"),
                 *[part for option in models for part in (option, str(ws / "model"))], *options]
 
     return case
 
 
 def model_folder(make: Callable[[Path], None] | None, command: str = "rollouts") -> Case:
-    """A stage (or `glore refine`) given a model folder that is missing or broken."""
+    """A stage (or `glore refine-drafts`) given a model folder that is missing or broken."""
 
     def case(ws: Path, bad: Path) -> list[str]:
         model = bad / "model"
@@ -141,7 +141,7 @@ def model_folder(make: Callable[[Path], None] | None, command: str = "rollouts")
             make(model)
         if command == "refine":
             good = write(bad / "drafts.jsonl", json.dumps({"question": "What is 2 + 2?", "draft": "#### 4"}) + "\n")
-            return ["refine", str(good), "--output", str(ws / "out" / "refined.jsonl"), "--orm", str(model),
+            return ["refine-drafts", str(good), "--output", str(ws / "out" / "refined.jsonl"), "--orm", str(model),
                     *[part for name in ("sorm", "global-refiner", "local-refiner")
                       for part in (f"--{name}", str(ws / "model"))]]
         if command == "sft":
@@ -296,7 +296,7 @@ CASES: dict[str, tuple[Case, str]] = {
                                         "cannot be written"),
     "label/absurd: step 0": (label_inputs(verifications=rewritten(replaced(
         "step", lambda n: pa.array([0] * n, pa.int32())))), "failing keys: (rollout_id="),
-    # glore refine JSONL
+    # glore refine-drafts JSONL
     "refine/missing file": (refine_file(None), "input file not found"),
     "refine/empty file": (refine_file(""), "no drafts"),
     "refine/wrong types": (refine_file('{"question": "What is 2 + 2?", "draft": 4}\n'), "missing or empty 'draft'"),

@@ -1,4 +1,4 @@
-"""`glore refine` line by line: a draft too long for a refiner gets `"error"` in its row while the
+"""`glore refine-drafts` line by line: a draft too long for a refiner gets `"error"` in its row while the
 others are refined; an output over the input and model folders of the wrong kind are refused in
 one line before any model loads, with nothing written."""
 
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from factory.cli import app
 from factory.generation import Completion, context_error
-from factory.refine import Solution, _refine_each
+from factory.refinery import Solution, _refine_each
 
 QUESTION = "Ava bakes 3 trays with 12 cookies on each. She eats 5. How many are left?"
 DRAFT = "Ava has 3 * 12 = <<3*12=36>>36 cookies.\nSo she has 36 - 5 = <<36-5=30>>30 cookies left.\n#### 30"
@@ -51,7 +51,7 @@ def hashes(folder: Path) -> dict[str, str]:
 
 
 def refine(*args: str):
-    return CliRunner().invoke(app, ["refine", *args])
+    return CliRunner().invoke(app, ["refine-drafts", *args])
 
 
 def assert_one_line_error(result, expected: str) -> None:
@@ -59,7 +59,7 @@ def assert_one_line_error(result, expected: str) -> None:
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and result.output.strip().splitlines()[-1] == errors[0], result.output
-    assert errors[0].startswith("error: refine: ") and expected in errors[0], errors[0]
+    assert errors[0].startswith("error: refine-drafts: ") and expected in errors[0], errors[0]
 
 
 def test_a_draft_too_long_gets_an_error_in_its_row_and_the_others_are_refined(models, tmp_path):
@@ -72,7 +72,7 @@ def test_a_draft_too_long_gets_an_error_in_its_row_and_the_others_are_refined(mo
     error = rows[1]["error"]
     assert error.startswith("global refiner: ") and "exceeds the model's context" in error and "\n" not in error
     assert rows[1]["draft"] == LONG_DRAFT
-    assert "refine: 2 of 3 drafts refined; not line(s) 2:" in result.output
+    assert "refine-drafts: 2 of 3 drafts refined; not line(s) 2:" in result.output
     summary = json.loads(result.output[result.output.index("{"):])
     assert (summary["refined"], summary["errors"], summary["error_lines"]) == (2, 1, [2])
 

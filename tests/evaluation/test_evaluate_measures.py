@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from factory.evaluate import label_quality, refinement_measures, reward_model_measures, student_measures
 from factory.params import TaskParams
-from factory.refine import Solution
+from factory.refinery import Solution
 from factory.tasks import get_task
 
 

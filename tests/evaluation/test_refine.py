@@ -1,4 +1,4 @@
-"""`glore refine` on tiny saved models, and its input checks."""
+"""`glore refine-drafts` on tiny saved models, and its input checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from factory import GloreError
 from factory.cli import app
-from factory.refine import read_drafts
+from factory.refinery import read_drafts
 
 DRAFT = "Ava has 3 * 12 = <<3*12=36>>36 cookies.\nSo she has 36 - 5 = <<36-5=30>>30 cookies left.\n#### 30"
 QUESTION = "Ava bakes 3 trays with 12 cookies on each. She eats 5. How many are left?"
@@ -37,7 +37,7 @@ def test_refine_writes_one_explained_record_per_draft(tiny_models, tmp_path):
     source.write_text("\n".join(json.dumps({"question": QUESTION, "draft": DRAFT, **extra})
                                 for extra in ({"answer": "31"}, {})) + "\n")
     out = tmp_path / "refined.jsonl"
-    result = CliRunner().invoke(app, ["refine", str(source), "--output", str(out), *model_options(tiny_models)])
+    result = CliRunner().invoke(app, ["refine-drafts", str(source), "--output", str(out), *model_options(tiny_models)])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 2
@@ -53,7 +53,7 @@ def test_a_malformed_line_is_named_and_nothing_is_written(tiny_models, tmp_path)
     source = tmp_path / "drafts.jsonl"
     source.write_text(json.dumps({"question": QUESTION, "draft": DRAFT}) + "\n{not json\n")
     out = tmp_path / "refined.jsonl"
-    result = CliRunner().invoke(app, ["refine", str(source), "--output", str(out), *model_options(tiny_models)])
+    result = CliRunner().invoke(app, ["refine-drafts", str(source), "--output", str(out), *model_options(tiny_models)])
     assert result.exit_code == 1
     assert "line 2" in result.output and result.output.strip().count("\n") == 0
     assert not out.exists()

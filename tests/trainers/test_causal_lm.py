@@ -91,8 +91,8 @@ def test_a_task_without_solutions_bootstraps_from_one_shot_samples(tiny_model, m
 
 
 def test_refiners_train_on_the_prompt_they_see_at_test_time():
-    """The pair's prompt must be exactly what `glore refine` and `evaluate` build for a draft."""
-    from factory.refine import Solution
+    """The pair's prompt must be exactly what `glore refine-drafts` and `evaluate` build for a draft."""
+    from factory.refinery import Solution
     from factory.prompts import refine_prompt
     from factory.refiner import refinement_pairs
 

@@ -1,5 +1,5 @@
 """GLoRe at test time: the ORM decides *when*, the SORM *where*, the refiners *how*, and the
-ORM reranks draft + global + local refinement. Shared by `glore refine` and `evaluate`."""
+ORM reranks draft + global + local refinement. Shared by `glore refine-drafts` and `evaluate`."""
 
 from __future__ import annotations
 
@@ -253,7 +253,7 @@ def refine_file(refinery: Refinery, *, input_path: Path, output_path: Path, batc
 
 def refine_drafts(input_path: Path, output_path: Path, *, orm: Path, sorm: Path, global_refiner: Path,
                   local_refiner: Path, threshold: float, max_new_tokens: int, batch_size: int) -> dict:
-    """`glore refine`: a bad file, an output over the input or a model of the wrong kind fails
+    """`glore refine-drafts`: a bad file, an output over the input or a model of the wrong kind fails
     before any model loads; then every draft of the file is refined (refine_file)."""
     if not 0.0 <= threshold <= 1.0 or max_new_tokens < 1 or batch_size < 1:
         raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
