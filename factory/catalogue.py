@@ -162,6 +162,20 @@ TABLES: dict[str, Table] = {
         ("question_id",),
         batched=True,
     ),
+    # Stepwise supervision from outside the pipeline (`glore import-steps`): one row per solution.
+    "imported_steps": Table(
+        pa.schema(
+            [
+                ("solution_id", pa.string()),  # <table name>-<row of the source>
+                ("question", pa.string()),
+                ("steps", STRINGS),
+                ("soft_labels", pa.list_(pa.float64())),  # as the source gives them, in [0, 1]
+                ("labels", pa.list_(pa.int8())),  # 1 where the soft label is above the import's threshold
+            ]
+        ),
+        ("solution_id",),
+        batched=True,
+    ),
 }
 SCHEMAS = {name: table.schema for name, table in TABLES.items()}
 KEYS = {name: table.keys for name, table in TABLES.items()}

@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-from functools import cache
 from pathlib import Path
 
-from factory.generation import make_generator
+from factory.generation import Engine, free_device_memory
 from factory.params import Params
 from factory.prompts import solution_text, student_prompt
 from factory.sampling import correct_solutions, greedy_accuracy, sample_into
@@ -38,10 +37,12 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
     reference = [(q["question"], solution_text(q["solution"], q["answer"])) for q in train if q["solution"]]
     sampled = train[: config.max_questions] if config.max_questions else train
 
+    dtypes: set[str] = set()  # the precision every engine ran at, for the summary
+
     def dev_accuracy(model: Path) -> float:
-        return greedy_accuracy(params, model=model, questions=dev, max_new_tokens=config.sampling.max_new_tokens)[
-            "greedy_accuracy"
-        ]
+        result = greedy_accuracy(params, model=model, questions=dev, max_new_tokens=config.sampling.max_new_tokens)
+        dtypes.add(result["dtype"])
+        return result["greedy_accuracy"]
 
     # A folder named by everything the rounds depend on: rerun after a kill, the stage finds the
     # units sampled and the round models trained so far (the trainer swaps a model in whole, so
@@ -61,9 +62,10 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
         sampling = dataclasses.replace(config.sampling, seed=config.sampling.seed + round_number)
         shards = Shards("rollouts", work / f"round{round_number}.parquet",
                         fingerprint(round=round_number, model=best_model))
-        generator = cache(lambda model=best_model: make_generator(params.generator, model))
-        units = sample_into(shards, generator, task, sampled, sampling, questions_per_call=per_call,
-                            description=f"ei round {round_number}")
+        # released before training: the trainer and the next engine need the device
+        with Engine(params.generator, best_model) as generator:
+            units = sample_into(shards, generator, task, sampled, sampling, questions_per_call=per_call,
+                                description=f"ei round {round_number}")
         before = len(dataset)
         dataset.update(correct_solutions(shards.read(units).to_pylist()))
         pairs = (reference if config.with_reference else []) + [
@@ -78,6 +80,7 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
                 params=config.train,
                 out=candidate,
             )
+            free_device_memory()  # the trained model's memory, for the engine that scores it
         accuracy = dev_accuracy(candidate)
         history.append({"round": round_number, "dev_maj1": accuracy, "dataset": len(pairs),
                         "new_solutions": len(dataset) - before})
@@ -90,4 +93,4 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
     replace_dir(staged, out)
     # only once the student is in place: a failed or killed run keeps its rounds to resume from
     shutil.rmtree(work, ignore_errors=True)
-    return {"rounds": history, "chosen_round": chosen, "dev_maj1": best}
+    return {"rounds": history, "chosen_round": chosen, "dev_maj1": best, "dtype": ",".join(sorted(dtypes))}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory.claims import QuestionRecords, measure_claims
-from factory.generation import make_generator
+from factory.generation import Engine
 from factory.metrics import (
     AGGREGATORS,
     best_index,
@@ -19,6 +19,7 @@ from factory.metrics import (
     value_bad_step,
 )
 from factory.params import Params
+from factory.processbench import drafts_score
 from factory.prompts import solution_text, student_prompt
 from factory.ranking import auc, balanced_accuracy, within_group_auc
 from factory.refinery import Solution, final_scores, refine_all
@@ -173,10 +174,13 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
 
     sampling = config.sampling
     k = sampling.k
-    raw = make_generator(params.generator, models.student).generate(
-        [student_prompt(t) for t in texts], n=k, temperature=sampling.temperature, top_p=sampling.top_p,
-        max_new_tokens=sampling.max_new_tokens, seed=sampling.seed,
-    )
+    # every engine is released before the next model loads; the scorers stay on the device
+    with Engine(params.generator, models.student) as student:
+        raw = student().generate(
+            [student_prompt(t) for t in texts], n=k, temperature=sampling.temperature, top_p=sampling.top_p,
+            max_new_tokens=sampling.max_new_tokens, seed=sampling.seed,
+        )
+    dtypes = {student.dtype}
     samples = [[Solution.parse(c.text) for c in row] for row in raw]
     flat_texts = [t for t in texts for _ in range(k)]
     flat_samples = [s for row in samples for s in row]
@@ -210,9 +214,11 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     value_marks = [value_bad_step(row) for row in draft_scores["orm"]]
 
     def refined_by(model: Path, *marks: list[int | None] | None) -> list[list[Solution]]:
-        # one refiner loaded at a time: on a GPU each vLLM engine claims most of the memory
-        generator = make_generator(params.generator, model)
-        return [refine_all(generator, texts, solutions, m, max_new_tokens=config.max_new_tokens) for m in marks]
+        # one refiner loaded at a time, sized to the memory the scorers leave free
+        with Engine(params.generator, model) as refiner:
+            refined = [refine_all(refiner(), texts, solutions, m, max_new_tokens=config.max_new_tokens) for m in marks]
+        dtypes.add(refiner.dtype)
+        return refined
 
     (global_refined,) = refined_by(models.refiner_global, None)
     local_orm, local_sorm = refined_by(models.refiner_local, local_marks["orm"], local_marks["sorm"])
@@ -247,9 +253,13 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     return {
         "drafts": len(draft_rows),
         "threshold": config.threshold,
+        "dtype": ",".join(sorted(dtypes)),
         "student": student_result,
         "reward_models": reward_result,
         "sorm_label_quality": quality,
+        # ProcessBench's measures on the drafts (exact first error), from the step scores above
+        "processbench": {name: drafts_score(draft_scores[name], draft_rows, config.threshold)
+                         for name in REWARD_MODELS},
         **refinement_result,
         "claims": measure_claims(records, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed),
     }

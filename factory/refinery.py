@@ -3,6 +3,7 @@ ORM reranks draft + global + local refinement. Shared by `glore refine-drafts` a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory import GloreError, first_line
-from factory.generation import Generator, make_generator
+from factory.generation import Engine, Generator
 from factory.metrics import best_index, first_bad_step, solution_score
 from factory.params import GeneratorParams
 from factory.prompts import refine_prompt
@@ -79,25 +80,42 @@ def final_scores(scorer: StepScorer, questions: Sequence[str], solutions: Sequen
 
 @dataclass
 class Refinery:
+    """The scorers stay loaded; each refiner is an Engine started for its pass over all drafts and
+    released before the other starts, so one engine at a time shares the device with the scorers."""
+
     orm: StepScorer
     sorm: StepScorer
-    global_refiner: Generator
-    local_refiner: Generator
+    global_refiner: Engine
+    local_refiner: Engine
     threshold: float = 0.5
     max_new_tokens: int = 140
 
-    def run(self, questions: Sequence[str], drafts: Sequence[Solution]) -> list[dict]:
+    def run(self, questions: Sequence[str], drafts: Sequence[Solution], *, batch_size: int) -> list[dict]:
         """For each draft: ORM and SORM scores, the located bad step, both refinements, their ORM
         scores, and the candidate the ORM picks, with the reason; or `{"error": ...}` for a draft
-        a refiner cannot take."""
-        sorm_steps = self.sorm.score(questions, [d.steps for d in drafts], [d.answer for d in drafts])
+        a refiner cannot take. Models see the drafts in chunks of `batch_size`."""
+        from tqdm import tqdm
+
+        chunks = [slice(start, start + batch_size) for start in range(0, len(drafts), batch_size)]
+        sorm_steps = [row for part in chunks
+                      for row in self.sorm.score(questions[part], [d.steps for d in drafts[part]],
+                                                 [d.answer for d in drafts[part]])]
         bad_steps = [first_bad_step(row, self.threshold) for row in sorm_steps]
-        attempts = {
-            "global": _refine_each(self.global_refiner, questions, drafts, None,
-                                   max_new_tokens=self.max_new_tokens, name="global refiner"),
-            "local": _refine_each(self.local_refiner, questions, drafts, bad_steps,
-                                  max_new_tokens=self.max_new_tokens, name="local refiner"),
-        }
+        attempts = {}
+        for name, engine, marks in (("global", self.global_refiner, None), ("local", self.local_refiner, bad_steps)):
+            with engine:
+                attempts[name] = [
+                    outcome for part in tqdm(chunks, desc=f"{name} refiner", unit="batch")
+                    for outcome in _refine_each(engine(), questions[part], drafts[part],
+                                                None if marks is None else marks[part],
+                                                max_new_tokens=self.max_new_tokens, name=f"{name} refiner")
+                ]
+        return [record for part in chunks
+                for record in self._records(questions[part], drafts[part], sorm_steps[part], bad_steps[part],
+                                            {name: attempt[part] for name, attempt in attempts.items()})]
+
+    def _records(self, questions: Sequence[str], drafts: Sequence[Solution], sorm_steps: list[list[float]],
+                 bad_steps: list[int | None], attempts: dict[str, list[Solution | str]]) -> list[dict]:
         errors = {}
         for attempt in attempts.values():
             for i, outcome in enumerate(attempt):
@@ -214,28 +232,22 @@ def refine_file(refinery: Refinery, *, input_path: Path, output_path: Path, batc
     """Refine every draft of a JSONL file into an output JSONL, written atomically. A draft a
     refiner cannot take gets `"error"` in its row, and the others are refined; when none can be,
     nothing is written."""
-    from tqdm import tqdm
-
     items = read_drafts(input_path)
     check_output(input_path, output_path)
     records, error_lines = [], []
-    with tqdm(total=len(items), desc="refine", unit="draft") as progress:
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            results = refinery.run([i["question"] for _, i in chunk], [Solution.parse(i["draft"]) for _, i in chunk])
-            for (number, item), result in zip(chunk, results):
-                record = {"question": item["question"], "draft": item["draft"], **result}
-                if "error" in result:
-                    error_lines.append(number)
-                elif "answer" in item:
-                    reference = str(item["answer"])
-                    record["correct"] = {
-                        name: answers.same_number(result["refinements"][name]["answer"], reference)
-                        for name in CANDIDATES
-                    }
-                    record["chosen_correct"] = answers.same_number(result["answer"], reference)
-                records.append(record)
-            progress.update(len(chunk))
+    results = refinery.run([i["question"] for _, i in items], [Solution.parse(i["draft"]) for _, i in items],
+                           batch_size=batch_size)
+    for (number, item), result in zip(items, results):
+        record = {"question": item["question"], "draft": item["draft"], **result}
+        if "error" in result:
+            error_lines.append(number)
+        elif "answer" in item:
+            reference = str(item["answer"])
+            record["correct"] = {
+                name: answers.same_number(result["refinements"][name]["answer"], reference) for name in CANDIDATES
+            }
+            record["chosen_correct"] = answers.same_number(result["answer"], reference)
+        records.append(record)
     if len(error_lines) == len(records):
         raise GloreError(f"{input_path}: no draft could be refined (line {error_lines[0]}: {records[0]['error']})")
     with atomic_path(output_path) as temporary:
@@ -252,9 +264,11 @@ def refine_file(refinery: Refinery, *, input_path: Path, output_path: Path, batc
 
 
 def refine_drafts(input_path: Path, output_path: Path, *, orm: Path, sorm: Path, global_refiner: Path,
-                  local_refiner: Path, threshold: float, max_new_tokens: int, batch_size: int) -> dict:
+                  local_refiner: Path, threshold: float, max_new_tokens: int, batch_size: int,
+                  generator: GeneratorParams | None = None) -> dict:
     """`glore refine-drafts`: a bad file, an output over the input or a model of the wrong kind fails
-    before any model loads; then every draft of the file is refined (refine_file)."""
+    before any model loads; then every draft of the file is refined (refine_file). `generator`:
+    the backend and its knobs (default: vLLM where it is installed on a GPU, else hf)."""
     if not 0.0 <= threshold <= 1.0 or max_new_tokens < 1 or batch_size < 1:
         raise GloreError("need 0 <= --threshold <= 1, --max-new-tokens >= 1 and --batch-size >= 1")
     read_drafts(input_path)
@@ -263,13 +277,14 @@ def refine_drafts(input_path: Path, output_path: Path, *, orm: Path, sorm: Path,
         if not path.exists():
             raise GloreError(f"{path}: input not found")
     check_models(orm=orm, sorm=sorm, global_refiner=global_refiner, local_refiner=local_refiner)
-    generation = GeneratorParams(batch_size=batch_size)  # vLLM where it is installed on a GPU, else hf
+    generation = dataclasses.replace(generator or GeneratorParams(), batch_size=batch_size)
     refinery = Refinery(
         orm=StepScorer.from_pretrained(orm),
         sorm=StepScorer.from_pretrained(sorm),
-        global_refiner=make_generator(generation, global_refiner),
-        local_refiner=make_generator(generation, local_refiner),
+        global_refiner=Engine(generation, global_refiner),
+        local_refiner=Engine(generation, local_refiner),
         threshold=threshold,
         max_new_tokens=max_new_tokens,
     )
-    return refine_file(refinery, input_path=input_path, output_path=output_path, batch_size=batch_size)
+    return {**refine_file(refinery, input_path=input_path, output_path=output_path, batch_size=batch_size),
+            "dtype": ",".join(sorted({refinery.global_refiner.dtype, refinery.local_refiner.dtype}))}

@@ -32,6 +32,21 @@ def _auc(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def processbench_section(scores: dict) -> list[str]:
+    """ProcessBench's measures of each reward model on the test drafts (`glore export processbench`)."""
+    known = {name: score for name, score in scores.items() if score}
+    if not known:
+        return []
+    out = ["## ProcessBench-style score on the test drafts (exact first error)", "",
+           "The predicted error is the first step scored at or below the threshold; F1 is the harmonic mean of "
+           "the accuracies on erroneous and on correct drafts, as ProcessBench reports it.", "",
+           "| model | drafts (erroneous) | error acc. | correct acc. | F1 | step AUC |", "|---|---|---|---|---|---|"]
+    for name, score in known.items():
+        out.append(f"| {name} | {score['samples']} ({score['erroneous']}) | {_pct(score['error_accuracy'])} | "
+                   f"{_pct(score['correct_accuracy'])} | {_pct(score['f1'])} | {_auc(score['step_auc'])} |")
+    return out + [""]
+
+
 def markdown(result: dict, *, task: str) -> str:
     student, k = result["student"], result["student"]["k"]
     out = [f"# GLoRe evaluation ({task}, {result['drafts']} test drafts)", ""]
@@ -66,6 +81,7 @@ def markdown(result: dict, *, task: str) -> str:
             out.append(f"| {name.replace('_vs_exact', '')} | {_pct(report['accuracy'])} | "
                        f"{_pct(report['false_positive_rate'])} | {_pct(report['false_negative_rate'])} |")
         out.append("")
+    out += processbench_section(result.get("processbench") or {})
     out += ["## Refinement (paper Figure 3, Table 3): accuracy after refining", "",
             "| refinement | all drafts | incorrect drafts (share fixed) |", "|---|---|---|"]
     for name, row in result["refinement"].items():

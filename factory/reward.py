@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from factory.catalogue import STEP_TABLES
 from factory.params import Params
-from factory.step_examples import read_examples
-
-
-def is_holdout(question_id: str, *, share: float, seed: int) -> bool:
-    """A stable, seeded choice of held-out questions (all rollouts of a question go together)."""
-    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+from factory.step_examples import is_holdout, read_examples
 
 
 def reward(

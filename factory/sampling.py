@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from factory.catalogue import SCHEMAS
-from factory.generation import Generator, make_generator
+from factory.generation import Engine, Generator
 from factory.params import Params, SamplingParams
 from factory.prompts import solution_text, student_prompt
 from factory.shards import Shards
@@ -123,14 +123,15 @@ def _summary(batches: Iterable[pa.Table | pa.RecordBatch]) -> dict:
 
 
 def greedy_accuracy(params: Params, *, model: Path, questions: list[dict], max_new_tokens: int) -> dict:
-    """maj@1: the share of questions the model's greedy solution answers correctly."""
+    """maj@1: the share of questions the model's greedy solution answers correctly, and the dtype
+    it was decoded at. The engine is released before this returns."""
     task = get_task(params.task.name, params.task)
     greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=max_new_tokens)
-    generator = make_generator(params.generator, model)
-    table = sample_rollouts(
-        generator, task, questions, greedy, questions_per_call=params.generator.batch_size, description="greedy"
-    )
-    return {"greedy_accuracy": summarise(table)["correct_share"], "questions": len(questions)}
+    with Engine(params.generator, model) as engine:
+        table = sample_rollouts(
+            engine(), task, questions, greedy, questions_per_call=params.generator.batch_size, description="greedy"
+        )
+    return {"greedy_accuracy": summarise(table)["correct_share"], "questions": len(questions), "dtype": engine.dtype}
 
 
 def normalised(text: str) -> str:

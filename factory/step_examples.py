@@ -3,6 +3,7 @@ example per labelled rollout. The reward stage trains on them; export writes the
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from factory.catalogue import STEP_TABLES
@@ -43,3 +44,9 @@ def read_examples(kind: str, *, steps: Path, rollouts: Path, questions: Path) ->
         read_table("rollouts", rollouts).to_pylist(),
         read_table("questions", questions).to_pylist(),
     )
+
+
+def is_holdout(question_id: str, *, share: float, seed: int) -> bool:
+    """A stable, seeded choice of held-out questions (all rollouts of a question go together)."""
+    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -182,6 +182,21 @@ def drafts() -> list[gxe.Expectation]:
     ]
 
 
+def imported_steps() -> list[gxe.Expectation]:
+    return [
+        _keys_unique("solution_id"),
+        *_not_null("solution_id", "question", "steps", "soft_labels", "labels"),
+        gxe.ExpectColumnValueLengthsToBeBetween(column="question", min_value=1),
+        gxe.ExpectColumnValuesToBeBetween(column="n_steps", min_value=1),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="n_steps", column_B="n_soft_labels"),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="n_steps", column_B="n_labels"),
+        gxe.ExpectColumnValuesToBeInSet(column="blank_steps", value_set=[0]),
+        gxe.ExpectColumnValuesToBeInSet(column="soft_labels_outside_0_1", value_set=[0]),
+        gxe.ExpectColumnValuesToBeInSet(column="labels_not_binary", value_set=[0]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+    ]
+
+
 SUITES = {
     "questions": questions,
     "rollouts": rollouts,
@@ -194,6 +209,7 @@ SUITES = {
     "refine_local": refine_local,
     "refine_value": refine_value,
     "drafts": drafts,
+    "imported_steps": imported_steps,
 }
 
 
@@ -223,6 +239,21 @@ def derived_columns(name: str, table: pa.Table) -> dict[str, pa.Array]:
             "n_step_labels": _lengths(labels),
             "labels_not_binary": _count_per_row(labels, pc.invert(binary)),
             "labels_increase": _count_per_row(labels, pa.array(rises)),
+        }
+    if name == "imported_steps":
+        steps, soft = table.column("steps").combine_chunks(), table.column("soft_labels").combine_chunks()
+        labels = table.column("labels").combine_chunks()
+        flat_soft, flat_labels = pc.list_flatten(soft), pc.list_flatten(labels)
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(pc.list_flatten(steps)), ""), True)
+        inside = pc.fill_null(pc.and_(pc.greater_equal(flat_soft, 0.0), pc.less_equal(flat_soft, 1.0)), False)
+        binary = pc.fill_null(pc.is_in(flat_labels, pa.array([0, 1], flat_labels.type)), False)
+        return {
+            "n_steps": _lengths(steps),
+            "n_soft_labels": _lengths(soft),
+            "n_labels": _lengths(labels),
+            "blank_steps": _count_per_row(steps, blank),
+            "soft_labels_outside_0_1": _count_per_row(soft, pc.invert(inside)),
+            "labels_not_binary": _count_per_row(labels, pc.invert(binary)),
         }
     return {}
 

@@ -9,26 +9,33 @@ from factory import from_pretrained
 from factory.generation.protocol import Completion, context_error, cut_at_answer, cut_at_stop
 
 
-def load_causal_lm(path: str | Path):
-    """Model and left-padding tokenizer from a saved folder, or a one-line error."""
+def load_causal_lm(path: str | Path, **options):
+    """Model and left-padding tokenizer from a saved folder, or a one-line error; `options` go
+    to the model's from_pretrained (`dtype`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = from_pretrained(AutoTokenizer, path, padding_side="left")
-    model = from_pretrained(AutoModelForCausalLM, path)
+    model = from_pretrained(AutoModelForCausalLM, path, **options)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.eval(), tokenizer
 
 
 class HFGenerator:
-    def __init__(self, model_path: str | Path, *, batch_size: int = 64) -> None:
+    def __init__(self, model_path: str | Path, *, batch_size: int = 64, dtype: str = "auto") -> None:
         import torch
 
-        self.model, self.tokenizer = load_causal_lm(model_path)
+        # auto: as transformers loads the checkpoint (a scratch model: float32)
+        self.model, self.tokenizer = load_causal_lm(model_path, **({} if dtype == "auto" else {"dtype": dtype}))
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device)
+        self.dtype = str(self.model.dtype).removeprefix("torch.")
         self.batch_size = batch_size
         self.context = getattr(self.model.config, "max_position_embeddings", None)
+
+    def close(self) -> None:
+        """Drop the model; Engine.close then hands its memory back to the device."""
+        self.model = None
 
     def generate(
         self,

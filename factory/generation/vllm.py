@@ -1,4 +1,5 @@
-"""vLLM backend: one engine per stage run (one per data-parallel rank), prefix caching on.
+"""vLLM backend: an engine (one per data-parallel rank) per generator, prefix caching on, shut
+down by `close` (factory.generation.Engine: one alive at a time).
 
 Each call hands all its requests to the engine(s) at once, so the K continuations of a prefix
 and the prefixes of one rollout share their prefill through the prefix cache.
@@ -40,7 +41,13 @@ class VLLMGenerator:
                     params.data_parallel_size, params.tensor_parallel_size * params.pipeline_parallel_size
                 )
             ]
-        self.context = self.engines[0].submit("context").result()
+        self.context, self.dtype = self.engines[0].submit("describe").result()
+
+    def close(self) -> None:
+        """Shut every engine down now, handing its GPUs back (a data-parallel rank's process exits)."""
+        for engine in self.engines:
+            engine.close()
+        self.engines = []
 
     def generate(
         self,
@@ -101,7 +108,7 @@ class _Engine:
         # At exit multiprocessing waits for its child processes before vLLM's own clean-up stops
         # the engine-core process, and so waits forever; a finalizer of ours runs first (and
         # when this engine is dropped, freeing its GPUs for the next model).
-        multiprocessing.util.Finalize(self, self.llm.llm_engine.engine_core.shutdown, exitpriority=10)
+        self.shutdown = multiprocessing.util.Finalize(self, self.llm.llm_engine.engine_core.shutdown, exitpriority=10)
 
     def submit(self, method: str, *args) -> Future:
         """Run `method` now; a finished future, so callers treat every engine alike."""
@@ -109,8 +116,14 @@ class _Engine:
         future.set_result(getattr(self, method)(*args))
         return future
 
-    def context(self) -> int:
-        return self.llm.llm_engine.model_config.max_model_len
+    def describe(self) -> tuple[int, str]:
+        """(context in tokens, the dtype the model runs at)."""
+        config = self.llm.llm_engine.model_config
+        return config.max_model_len, str(config.dtype).removeprefix("torch.")
+
+    def close(self) -> None:
+        self.shutdown()  # a Finalize runs once: not again when this object is dropped
+        del self.llm
 
     def generate(self, requests: list[_Request], options: dict) -> list[list[Completion]]:
         n = options["n"]
@@ -163,6 +176,10 @@ class _EngineProcess:
 
     def submit(self, method: str, *args) -> Future:
         return self.pool.submit(_call, method, *args)
+
+    def close(self) -> None:
+        # the worker exits; its engine's finalizer shuts vLLM down on the way out
+        self.pool.shutdown(wait=True)
 
 
 def _vllm():

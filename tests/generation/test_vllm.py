@@ -64,3 +64,20 @@ def test_asking_for_vllm_without_it_is_a_one_line_error(tmp_path):
 def test_generator_params_refuse_impossible_settings(bad):
     with pytest.raises(ValueError):
         GeneratorParams(**bad)
+
+
+def test_an_engine_takes_no_more_of_the_gpu_than_is_free(monkeypatch):
+    """The scorers of evaluate and refine-drafts stay on the GPU: vLLM would refuse a share
+    larger than what is free, so the share is capped at that."""
+    import torch
+
+    from factory.generation import sized_to_free_memory
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (60 * 2**30, 100 * 2**30))
+    assert sized_to_free_memory(GeneratorParams()).gpu_memory_utilization == 0.58
+    assert sized_to_free_memory(GeneratorParams(gpu_memory_utilization=0.3)).gpu_memory_utilization == 0.3
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (2**20, 100 * 2**30))
+    with pytest.raises(GloreError, match="no GPU memory left"):
+        sized_to_free_memory(GeneratorParams())
