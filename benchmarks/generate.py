@@ -42,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=8, help="continuations per prefix")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per backend (the median is reported)")
-    parser.add_argument("--dtype", default="float32", help="vllm dtype; hf always runs the saved weights (fp32)")
+    parser.add_argument("--dtype", default="float32", help="generator.dtype, for both backends")
     parser.add_argument("--gpu-memory-utilization", type=float, help="vllm; default: params.yaml's")
     parser.add_argument("--block-size", type=int, help="vllm KV-cache block; default: params.yaml's")
     parser.add_argument("--enforce-eager", action="store_true", help="vllm: no compilation or CUDA graphs")
