@@ -15,7 +15,10 @@ from typing import Annotated, Optional
 import typer
 
 from factory.catalogue import STEP_TABLES
-from factory.cli_base import MetricsOption, ParamsOption, RewardKind, app, read_params, require_paths, run_stage
+from factory.cli_base import (
+    MetricsOption, ParamsOption, QuestionsOption, RewardKind, RolloutsOption, StepsOption, app, read_params, require_paths,
+    run_stage,
+)
 from factory.cli_tools import export, refine_drafts_file, sql, validate
 
 __all__ = ["app", "export", "refine_drafts_file", "sql", "validate"]  # the inspection commands register on import
@@ -49,7 +52,7 @@ def base(
 def sft(
     params: ParamsOption = Path("params.yaml"),
     base_model: Annotated[Path, typer.Option(help="Model folder to fine-tune.")] = Path("models/base"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Folder for the fine-tuned student.")] = Path("models/sft"),
     metrics: MetricsOption = Path("metrics/sft.json"),
 ) -> None:
@@ -74,7 +77,7 @@ def ei(
         "models/base"
     ),
     sft_model: Annotated[Path, typer.Option(help="SFT student that samples the first round.")] = Path("models/sft"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Folder for the chosen student policy.")] = Path("models/student"),
     metrics: MetricsOption = Path("metrics/ei.json"),
 ) -> None:
@@ -96,7 +99,7 @@ def ei(
 def rollouts(
     params: ParamsOption = Path("params.yaml"),
     model: Annotated[Path, typer.Option(help="Student model folder to sample from.")] = Path("models/student"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Rollouts table to write (Parquet).")] = Path("data/rollouts.parquet"),
     metrics: MetricsOption = Path("metrics/rollouts.json"),
 ) -> None:
@@ -117,8 +120,8 @@ def verify(
     model: Annotated[Path, typer.Option(help="Student model folder the verifiers sample from.")] = Path(
         "models/student"
     ),
-    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    rollouts: RolloutsOption = Path("data/rollouts.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Verifications table to write (Parquet).")] = Path(
         "data/verifications.parquet"
     ),
@@ -164,7 +167,7 @@ def label(
 def drafts(
     params: ParamsOption = Path("params.yaml"),
     model: Annotated[Path, typer.Option(help="Student model folder.")] = Path("models/student"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     out: Annotated[Path, typer.Option(help="Drafts table to write (Parquet).")] = Path("data/drafts.parquet"),
     metrics: MetricsOption = Path("metrics/drafts.json"),
 ) -> None:
@@ -214,11 +217,9 @@ def evaluate(
 def reward(
     kind: Annotated[RewardKind, typer.Argument(help="Which step classifier: orm, orm_balanced or sorm.")],
     params: ParamsOption = Path("params.yaml"),
-    steps: Annotated[
-        Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")
-    ] = None,
-    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    steps: StepsOption = None,
+    rollouts: RolloutsOption = Path("data/rollouts.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     student: Annotated[Path, typer.Option(help="Student the classifier starts from (`reward.init`).")] = Path(
         "models/student"
     ),
@@ -253,7 +254,7 @@ def refiner(
     pairs: Annotated[
         Optional[Path], typer.Option(help="Refinement pairs table (default: data/refine_<kind>.parquet).")
     ] = None,
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     student: Annotated[Path, typer.Option(help="Student the refiner starts from (`refiner.init`).")] = Path(
         "models/student"
     ),

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -25,6 +25,9 @@ state = {"debug": False}
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Params file with one section per stage.")]
 MetricsOption = Annotated[Path, typer.Option(help="Where the stage's summary (JSON) is written.")]
+QuestionsOption = Annotated[Path, typer.Option(help="Questions table (Parquet).")]
+RolloutsOption = Annotated[Path, typer.Option(help="Rollouts table (Parquet).")]
+StepsOption = Annotated[Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")]
 
 
 @app.callback()

@@ -11,7 +11,10 @@ import typer
 
 from factory import GloreError, first_line
 from factory.catalogue import STEP_TABLES, TABLES
-from factory.cli_base import ParamsOption, RewardKind, app, read_params, require_paths, run_stage, state
+from factory.cli_base import (
+    ParamsOption, QuestionsOption, RewardKind, RolloutsOption, StepsOption, app, read_params, require_paths, run_stage,
+    state,
+)
 
 
 ExportKind = Enum("ExportKind", {kind.name: kind.value for kind in RewardKind} | {"processbench": "processbench"},
@@ -22,11 +25,9 @@ ExportKind = Enum("ExportKind", {kind.name: kind.value for kind in RewardKind} |
 def export(
     kind: Annotated[ExportKind, typer.Argument(help="orm, orm_balanced or sorm: that step table; processbench: "
                                                     "the test drafts with their exact first-error index.")],
-    steps: Annotated[
-        Optional[Path], typer.Option(help="Step label table (default: data/<kind>_steps.parquet).")
-    ] = None,
-    rollouts: Annotated[Path, typer.Option(help="Rollouts table (Parquet).")] = Path("data/rollouts.parquet"),
-    questions: Annotated[Path, typer.Option(help="Questions table (Parquet).")] = Path("data/questions.parquet"),
+    steps: StepsOption = None,
+    rollouts: RolloutsOption = Path("data/rollouts.parquet"),
+    questions: QuestionsOption = Path("data/questions.parquet"),
     drafts: Annotated[Path, typer.Option(help="Drafts table, for processbench (Parquet).")] = Path(
         "data/drafts.parquet"),
     out: Annotated[Optional[Path], typer.Option(help="File to write (default: data/export/<kind>_stepwise.parquet, "

@@ -101,12 +101,7 @@ def require_columns(name: str, path: str | Path) -> None:
     """Fail early, naming the file, when it is missing, not Parquet, or lacks a column of table
     `name`; only the schema is read, since a verifications file can hold millions of rows."""
     path = Path(path)
-    if not path.is_file():
-        raise GloreError(f"{path}: input table not found")
-    try:
-        present = pq.read_schema(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
+    present = _read_parquet(pq.read_schema, path)
     missing = [column for column in SCHEMAS[name].names if column not in present.names]
     if missing:
         raise GloreError(f"{path}: {name}: missing column(s) {', '.join(missing)}")
@@ -115,6 +110,16 @@ def require_columns(name: str, path: str | Path) -> None:
              if _kind(present.field(field.name).type) != _kind(field.type)]
     if wrong:
         raise GloreError(f"{path}: {name}: columns have the wrong types ({'; '.join(wrong)})")
+
+
+def _read_parquet(read, path: Path):
+    """`read(path)` (the schema or the table), or a one-line error naming the file."""
+    if not path.is_file():
+        raise GloreError(f"{path}: input table not found")
+    try:
+        return read(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
 
 
 def _kind(arrow_type: pa.DataType) -> str:
@@ -135,12 +140,7 @@ def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] 
     verifications) they were made from: they are checked when the reader passes those as
     `inputs`, and otherwise rest on the check the label stage made against them when writing."""
     path = Path(path)
-    if not path.is_file():
-        raise GloreError(f"{path}: input table not found")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise GloreError(f"{path}: not a readable Parquet file ({error})") from None
+    table = _read_parquet(pq.read_table, path)
     try:
         table = conform(name, table)
         if needed_inputs(name) <= set(inputs or {}):
