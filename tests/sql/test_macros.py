@@ -7,6 +7,7 @@ from contextlib import closing
 
 import pytest
 
+from factory import verifiers
 from factory.duck import connect, parameters_of
 
 
@@ -27,6 +28,8 @@ def test_counts_for_step_is_the_consistency_rule(is_correct, numbers, step_resul
     got = scalar(connect(), "counts_for_step($correct, $numbers::varchar[], $result::varchar)",
                  {"correct": is_correct, "numbers": numbers, "result": step_result})
     assert got is counts
+    # the backward search applies the same rule in Python while it generates
+    assert verifiers.counts(is_correct, step_result, numbers) is counts
 
 
 def test_seeded_hash_hashes_the_seed_inside_the_text():
