@@ -46,7 +46,6 @@ STEP_LABELS = pa.schema(
     )
 
 
-
 @dataclass(frozen=True)
 class Table:
     schema: pa.Schema

@@ -20,7 +20,6 @@ from factory.shards import Shards
 from factory.tasks import Task, get_task
 
 
-
 def chunked(questions: Sequence[dict], questions_per_call: int) -> list[Sequence[dict]]:
     return [questions[start : start + questions_per_call] for start in range(0, len(questions), questions_per_call)]
 

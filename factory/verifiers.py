@@ -17,8 +17,6 @@ from factory.tasks import Task
 from factory.tasks.answers import numbers_in
 
 
-
-
 @dataclass(frozen=True)
 class Request:
     """One verifier: continuation `verifier_idx` of rollout `rollout_id` after its step `step`."""
@@ -27,7 +25,6 @@ class Request:
     step: int
     verifier_idx: int
     prompt: str
-
 
 
 # Continues each request's prompt once; one call is one batch for the generator.

@@ -29,8 +29,6 @@ from factory.tasks import get_task
 from factory.verifiers import generator_sampler, verify_rollouts
 
 
-
-
 def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out: Path) -> dict:
     """Verify the incorrect rollouts a unit at a time (unit_size rollouts), each unit's rows
     flushed to a shard: a killed run resumes at its first unfinished unit, and memory does not

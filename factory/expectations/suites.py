@@ -213,7 +213,6 @@ SUITES = {
 }
 
 
-
 def derived_columns(name: str, table: pa.Table) -> dict[str, pa.Array]:
     """The columns a suite checks that are computed inside the lists of a row."""
     if name == "rollouts":
