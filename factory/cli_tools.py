@@ -195,10 +195,11 @@ def processbench(
     """Score a step classifier on ProcessBench: per subset, accuracy on erroneous and on correct
     samples, their F1, and the threshold-free step AUC."""
     from factory.processbench_scoring import processbench as stage
-    from factory.tables import write_json
+    from factory.tables import require_writable, write_json
 
     def go() -> dict:
         require_paths(model)
+        require_writable(output)  # before the scoring, not after it
         result = stage(model=model, data=data, subsets=[s.strip() for s in split.split(",") if s.strip()],
                        threshold=threshold, batch_size=batch_size)
         write_json(result, output)
