@@ -3,9 +3,9 @@ example per labelled rollout. The reward stage trains on them; export writes the
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from factory import seeded_hash
 from factory.catalogue import STEP_TABLES
 from factory.tables import read_table
 
@@ -48,5 +48,4 @@ def read_examples(kind: str, *, steps: Path, rollouts: Path, questions: Path) ->
 
 def is_holdout(question_id: str, *, share: float, seed: int) -> bool:
     """A stable, seeded choice of held-out questions (all rollouts of a question go together)."""
-    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    return seeded_hash(question_id, seed) / 2**64 < share

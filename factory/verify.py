@@ -8,7 +8,6 @@ solution, judged by its own answer.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from functools import cache
 from itertools import islice
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from factory import seeded_hash
 from factory.catalogue import SCHEMAS
 from factory.expectations import validate_file
 from factory.generation import make_generator
@@ -93,10 +93,6 @@ def drawn_questions(path: Path, max_rollouts: int, *, seed: int) -> dict[str, in
         drawn[question_id] = counts[question_id]
         total += counts[question_id]
     return drawn
-
-
-def seeded_hash(key: str, seed: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "big")
 
 
 def incorrect_rollouts(path: Path, questions: dict[str, int] | None = None) -> Iterator[dict]:
