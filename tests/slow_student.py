@@ -27,5 +27,5 @@ class SlowStudent(ScriptedGenerator):
 if __name__ == "__main__":
     questions_path, seconds, *command = sys.argv[1:]
     questions = pq.read_table(questions_path).to_pylist()
-    hf.HFGenerator = lambda path, batch_size=64: SlowStudent(questions, float(seconds))
+    hf.HFGenerator = lambda path, batch_size=64, dtype="auto": SlowStudent(questions, float(seconds))
     app(command)

@@ -51,7 +51,7 @@ def test_the_whole_pipeline_runs_with_default_paths(workdir, monkeypatch):
 
     run("prepare")
     questions = pq.read_table("data/questions.parquet").to_pylist()
-    monkeypatch.setattr(hf, "HFGenerator", lambda path, batch_size=64: ScriptedGenerator(questions))
+    monkeypatch.setattr(hf, "HFGenerator", lambda path, batch_size=64, dtype="auto": ScriptedGenerator(questions))
     for stage in PIPELINE[1:]:
         run(*stage)
 

@@ -63,7 +63,7 @@ def stage_args(folder: Path, stage: str, out: Path, params: Path | None = None) 
 
 def run(folder: Path, stage: str, out: Path, student: CountingStudent, params: Path | None = None) -> dict:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(hf, "HFGenerator", lambda path, batch_size=64: student)
+        patch.setattr(hf, "HFGenerator", lambda path, batch_size=64, dtype="auto": student)
         result = CliRunner().invoke(app, stage_args(folder, stage, out, params))
     assert result.exit_code == 0, result.output
     return json.loads(out.with_suffix(".json").read_text())
@@ -165,7 +165,7 @@ def test_expert_iteration_resumes_its_round_sampling(tiny_model, tmp_path, monke
     monkeypatch.setattr(factory.ei, "correct_solutions", lambda rollouts: samples.append(rollouts) or keep(rollouts))
 
     def ei(generator: CountingStudent, out: Path):
-        monkeypatch.setattr(hf, "HFGenerator", lambda path, batch_size=64: generator)
+        monkeypatch.setattr(hf, "HFGenerator", lambda path, batch_size=64, dtype="auto": generator)
         return CliRunner().invoke(app, ["ei", "--params", str(params), "--base-model", str(tiny_model),
                                         "--sft-model", str(tiny_model), "--questions", str(questions),
                                         "--out", str(out), "--metrics", str(tmp_path / "ei.json")])

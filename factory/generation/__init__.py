@@ -34,9 +34,7 @@ def make_generator(params: GeneratorParams, model_path: str | Path) -> Generator
         return VLLMGenerator(model_path, params=sized_to_free_memory(params))
     from factory.generation.hf import HFGenerator
 
-    # a dtype only when one is set: auto is HFGenerator's default (the checkpoint's own)
-    dtype = {} if params.dtype == "auto" else {"dtype": params.dtype}
-    return HFGenerator(model_path, batch_size=params.batch_size, **dtype)
+    return HFGenerator(model_path, batch_size=params.batch_size, dtype=params.dtype)
 
 
 class Engine:
