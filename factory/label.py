@@ -64,10 +64,9 @@ def label(
                     parameters[name] = str(path)
                     suites.submit(_check, connection.cursor(), name, dict(parameters))
             summary = {name: _summarise(staging / f"{name}.parquet") for name in LABEL_TABLES}
-            summary["sorm_labels"]["dropped_incomplete_rollouts"] = _dropped_rollouts(connection, parameters)
-            summary["orm_steps"]["dropped_rollouts_without_steps"] = connection.execute(
-                "select count(*) from read_parquet($rollouts) where len(steps) = 0", {"rollouts": str(rollouts)}
-            ).fetchone()[0]
+            incomplete, without_steps = _dropped_rollouts(connection, parameters)
+            summary["sorm_labels"]["dropped_incomplete_rollouts"] = incomplete
+            summary["orm_steps"]["dropped_rollouts_without_steps"] = without_steps
         # Only now that every table passed its suite do they replace the previous outputs.
         for name in LABEL_TABLES:
             os.replace(staging / f"{name}.parquet", out_dir / f"{name}.parquet")
@@ -123,15 +122,17 @@ def _summarise(path: Path) -> dict:
     return summary
 
 
-def _dropped_rollouts(connection, parameters: dict[str, object]) -> int:
-    """Rollouts with steps that sorm_labels left out: with `incomplete: drop`, the ones whose
-    verification was incomplete (with `fail` there are none). Counted in DuckDB, so memory
-    does not grow with the rollouts."""
+def _dropped_rollouts(connection, parameters: dict[str, object]) -> tuple[int, int]:
+    """(rollouts with steps that sorm_labels left out: with `incomplete: drop`, the ones whose
+    verification was incomplete, with `fail` none; rollouts without steps, which no table can
+    hold). Counted in DuckDB, one pass over the rollouts, so memory does not grow with them."""
     return connection.execute(
-        "select (select count(*) from read_parquet($rollouts) where len(steps) > 0)"
-        " - (select count(distinct rollout_id) from read_parquet($sorm_labels))",
+        "select count(*) filter (where len(steps) > 0)"
+        " - (select count(distinct rollout_id) from read_parquet($sorm_labels)),"
+        " count(*) filter (where len(steps) = 0)"
+        " from read_parquet($rollouts)",
         {"rollouts": parameters["rollouts"], "sorm_labels": parameters["sorm_labels"]},
-    ).fetchone()[0]
+    ).fetchone()
 
 
 def _check_placement(cursor, parameters: dict[str, object]) -> None:
