@@ -93,12 +93,15 @@ def _auc_difference(first: str, second: str, *, steps: bool) -> Callable[[Questi
 
 
 def _complementary(records: QuestionRecords) -> Statistic:
-    """Drafts fixed by exactly one of global and local refinement, as a share of those fixed by either."""
+    """Each refinement fixes drafts the other does not: the smaller of the two counts of drafts
+    fixed by one refinement only, as a share of those fixed by either. (Drafts fixed by exactly
+    one of them would read 100% when one refinement fixes nothing at all.)"""
     fixed_global, fixed_local = np.asarray(records.fixed_global, bool), np.asarray(records.fixed_local, bool)
 
     def statistic(rows: np.ndarray) -> float | None:
-        either = (fixed_global[rows] | fixed_local[rows]).sum()
-        return _points(float((fixed_global[rows] ^ fixed_local[rows]).sum() / either)) if either else None
+        g, local = fixed_global[rows], fixed_local[rows]
+        either = (g | local).sum()
+        return _points(float(min((g & ~local).sum(), (local & ~g).sum()) / either)) if either else None
     return statistic
 
 
@@ -122,8 +125,8 @@ CLAIMS = (
           "the ORM judges final answers better than the SORM (final-answer AUC on the drafts, ORM minus SORM)",
           "ORM final-answer accuracy above SORM's (Table 2)", _auc_difference("draft_orm", "draft_sorm", steps=False)),
     Claim("global_local_complementary",
-          "global and local refinement fix different drafts (share of the incorrect drafts fixed by either that "
-          "exactly one of them fixes, in points)",
+          "global and local refinement each fix drafts the other does not (of the incorrect drafts fixed by "
+          "either, the share fixed by the one that fixes fewer on its own, in points)",
           "complementary: each fixes drafts the other does not (Figure 3)", _complementary),
 )
 

@@ -197,7 +197,7 @@ class SftParams:
 class EiParams:
     """Expert iteration: sample, keep correct de-duplicated solutions, retrain the base model."""
 
-    max_rounds: int = 1
+    max_rounds: int = 0
     min_improvement: float = 0.0  # stop once dev maj@1 improves by this much or less
     with_reference: bool = True  # train on the reference solutions too (GSM8K), not samples only
     max_questions: int = 500  # train questions sampled per round; 0 = all
@@ -215,7 +215,7 @@ class EiParams:
 class RolloutsParams:
     """Student samples per train question: the raw material of every label table."""
 
-    sampling: SamplingParams = field(default_factory=SamplingParams)
+    sampling: SamplingParams = field(default_factory=partial(SamplingParams, temperature=1.0))
     max_questions: int = 1000  # 0 = every train question
 
     def __post_init__(self) -> None:
@@ -276,6 +276,7 @@ class RewardParams:
     init: str = "student"  # "student", or a named checkpoint folder
     holdout_share: float = 0.1  # questions held out to measure step accuracy
     batch_size: int = 64  # scoring batch
+    surprisal: bool = True  # also read the student's surprise at each token (factory/surprisal_classifier.py)
     train: TrainingParams = field(
         default_factory=partial(TrainingParams, epochs=2.0, lr=5e-4, min_lr=5e-5, warmup_ratio=0.05)
     )
@@ -305,7 +306,7 @@ class EvaluateParams:
     threshold: float = 0.5  # a step scored at or below this is bad; above, a solution is "correct"
     bo: int = 3  # the best-of-n student baseline for reranked refinements
     max_new_tokens: int = 140
-    sampling: SamplingParams = field(default_factory=partial(SamplingParams, seed=2))
+    sampling: SamplingParams = field(default_factory=partial(SamplingParams, temperature=0.5, seed=2))
     bootstrap_resamples: int = 1000  # resamples of the test questions behind each claim's 95% interval
     bootstrap_seed: int = 0
 

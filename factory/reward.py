@@ -23,5 +23,6 @@ def reward(
         holdout=[e for e, h in zip(examples, held) if h],
         params=config.train,
         out=out,
+        surprisal=config.surprisal,
     )
     return {"kind": kind, "table": STEP_TABLES[kind], **stats}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,14 +19,18 @@ class StepScorer:
         self.device = model.device
         self.batch_size = batch_size
         self.max_length = getattr(model.config, "max_position_embeddings", 2048)
+        # a model that reads the student's surprisal needs to know where the solution starts
+        self.takes_completion_start = "completion_start" in inspect.signature(model.forward).parameters
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path, *, batch_size: int = 32) -> StepScorer:
         import torch
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from factory.surprisal_classifier import load_step_classifier
 
         tokenizer = from_pretrained(AutoTokenizer, model_path, what="a step classifier")
-        model = from_pretrained(AutoModelForTokenClassification, model_path, what="a step classifier")
+        model = load_step_classifier(model_path)
         model.to("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model, tokenizer, batch_size=batch_size)
 
@@ -47,8 +52,12 @@ class StepScorer:
             width = max(len(item.input_ids) for item in batch)
             input_ids = torch.tensor([item.input_ids + [pad] * (width - len(item.input_ids)) for item in batch])
             mask = torch.tensor([[1] * len(item.input_ids) + [0] * (width - len(item.input_ids)) for item in batch])
+            extra = {}
+            if self.takes_completion_start:
+                extra["completion_start"] = torch.tensor([item.completion_start for item in batch], device=self.device)
             with torch.no_grad():
-                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
+                                    **extra).logits
             probabilities = logits.float().softmax(-1)[..., 1].cpu()
             for row, item in enumerate(batch):
                 kept = [float(probabilities[row, position]) for position in item.positions]

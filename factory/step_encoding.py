@@ -30,6 +30,7 @@ class EncodedSteps:
     input_ids: list[int]
     positions: list[int]  # index of each kept step's boundary token
     dropped: int  # steps cut off by max_length
+    completion_start: int  # index of the first solution token (after the prompt)
 
 
 def encode_steps(tokenizer, question: str, steps: Sequence[str], *, answer: str | None = None,
@@ -41,6 +42,7 @@ def encode_steps(tokenizer, question: str, steps: Sequence[str], *, answer: str 
     would pass `max_length` are dropped and counted, never silently cut."""
     boundary = boundary_token_id(tokenizer)
     input_ids = list(tokenizer(student_prompt(question), add_special_tokens=False)["input_ids"])
+    start = len(input_ids)
     positions: list[int] = []
     step_ids = tokenizer(list(steps), add_special_tokens=False)["input_ids"] if steps else []
     if step_ids and answer is not None:
@@ -48,8 +50,8 @@ def encode_steps(tokenizer, question: str, steps: Sequence[str], *, answer: str 
         step_ids[-1] = [*step_ids[-1], boundary, *answer_ids]
     for index, ids in enumerate(step_ids):
         if len(input_ids) + len(ids) + 1 > max_length:
-            return EncodedSteps(input_ids, positions, len(steps) - index)
+            return EncodedSteps(input_ids, positions, len(steps) - index, start)
         input_ids.extend(ids)
         input_ids.append(boundary)
         positions.append(len(input_ids) - 1)
-    return EncodedSteps(input_ids, positions, 0)
+    return EncodedSteps(input_ids, positions, 0, start)

@@ -43,8 +43,13 @@ def save_trained(trainer, tokenizer, params: TrainingParams, work: Path, out: Pa
     Returns the last logged loss."""
     if not trainer.is_world_process_zero():
         return None
+    from transformers import PreTrainedModel
+
     folder = work / "model"
-    trainer.save_model(str(folder))
+    if isinstance(trainer.model, PreTrainedModel):
+        trainer.save_model(str(folder))
+    else:  # a composite model (factory/surprisal_classifier.py) saves its own parts
+        trainer.model.save_pretrained(folder)
     # it pickles the run's temporary folder name, so two identical runs would differ; the
     # params that matter are in train_params.json
     (folder / "training_args.bin").unlink(missing_ok=True)

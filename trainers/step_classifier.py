@@ -14,6 +14,7 @@ from factory import from_pretrained
 from factory.params import TrainingParams
 from factory.scoring import StepScorer
 from factory.step_encoding import encode_steps
+from factory.surprisal_classifier import SurprisalStepClassifier
 from trainers.common import save_trained, training_arguments
 
 IGNORE = -100
@@ -22,7 +23,7 @@ IGNORE = -100
 def tokenize_examples(tokenizer, examples: list[dict], *, max_length: int) -> dict:
     """input_ids and per-token labels; `examples` hold question, steps, labels (None = unlabelled)
     and, where the last step is kept, its answer line (`answer`, None if it has none)."""
-    rows: dict[str, list] = {"input_ids": [], "labels": []}
+    rows: dict[str, list] = {"input_ids": [], "labels": [], "completion_start": []}
     dropped_labels = 0
     for example in examples:
         encoded = encode_steps(tokenizer, example["question"], example["steps"], answer=example.get("answer"),
@@ -35,13 +36,17 @@ def tokenize_examples(tokenizer, examples: list[dict], *, max_length: int) -> di
         if any(label != IGNORE for label in labels):
             rows["input_ids"].append(encoded.input_ids)
             rows["labels"].append(labels)
+            rows["completion_start"].append(encoded.completion_start)
     return {"rows": rows, "dropped_labels": dropped_labels}
 
 
 def train_step_classifier(
-    *, init_model: str | Path, train: list[dict], holdout: list[dict], params: TrainingParams, out: Path
+    *, init_model: str | Path, train: list[dict], holdout: list[dict], params: TrainingParams, out: Path,
+    surprisal: bool = False,
 ) -> dict:
-    """Fine-tune a token-classification head (and body) from `init_model`; report held-out accuracy."""
+    """Fine-tune a token-classification head (and body) from `init_model`; report held-out accuracy.
+    With `surprisal`, the classifier also reads `init_model`'s surprise at each token
+    (factory/surprisal_classifier.py)."""
     from datasets import Dataset
     from transformers import (
         AutoModelForTokenClassification,
@@ -56,10 +61,11 @@ def train_step_classifier(
         tokenizer.pad_token = tokenizer.eos_token
     # the new head's weights are drawn as the model loads, before Trainer seeds anything
     set_seed(params.seed)
-    model = from_pretrained(
-        AutoModelForTokenClassification, init_model, num_labels=2, id2label={0: "incorrect", 1: "correct"},
-        label2id={"incorrect": 0, "correct": 1},
-    )
+    labels = {"num_labels": 2, "id2label": {0: "incorrect", 1: "correct"}, "label2id": {"incorrect": 0, "correct": 1}}
+    if surprisal:
+        model = SurprisalStepClassifier.from_student(init_model, **labels)
+    else:
+        model = from_pretrained(AutoModelForTokenClassification, init_model, **labels)
     model.config.pad_token_id = tokenizer.pad_token_id
     max_length = getattr(model.config, "max_position_embeddings", 2048)
     encoded = tokenize_examples(tokenizer, train, max_length=max_length)

@@ -22,7 +22,7 @@ def records(n_copies: int = 10) -> QuestionRecords:
         "step_sorm": [[0.9, 0.9], [0.8, 0.1], [0.2, 0.1], [0.7, 0.9]],
         "draft_orm": [0.9, 0.2, 0.1, 0.8],
         "draft_sorm": [0.9, 0.1, 0.95, 0.9],
-        "fixed_global": [False, True, True, False],
+        "fixed_global": [False, False, True, False],
         "fixed_local": [False, True, False, False],
     }
     return QuestionRecords(**{name: value * n_copies for name, value in base.items()})
@@ -53,8 +53,17 @@ def test_each_claim_measures_the_known_difference():
     # the SORM separates valid from invalid steps perfectly; the ORM does not
     assert claims["sorm_beats_orm_steps"]["ours"] > 0
     assert claims["orm_beats_sorm_final"]["ours"] > 0
-    # of the 2 fixed drafts per copy, one is fixed by global alone: 50 points
+    # of the 2 fixed drafts per copy, one is fixed by global alone and one by local alone: 50 points
     assert claims["global_local_complementary"]["ours"] == 50.0
+
+
+def test_refinements_are_not_complementary_when_one_fixes_nothing_the_other_misses():
+    # global fixes both incorrect drafts, local one of them: nothing is fixed by local alone
+    one_sided = QuestionRecords(**{**records().__dict__, "fixed_global": [False, True, True, False] * 10,
+                                   "fixed_local": [False, True, False, False] * 10})
+    claim = next(c for c in measure_claims(one_sided, resamples=200, seed=0)
+                 if c["id"] == "global_local_complementary")
+    assert claim["ours"] == 0.0 and claim["holds"] is False
 
 
 def test_a_difference_whose_interval_crosses_zero_does_not_hold():
