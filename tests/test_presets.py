@@ -24,6 +24,7 @@ def test_preset_loads_with_the_papers_settings(path):
     assert (params.verify.sampling.k, params.verify.sampling.max_new_tokens) == (8, 300)
     for train in (params.sft.train, params.ei.train):
         assert (train.epochs, train.lr, train.min_lr, train.batch_size) == (4, 2e-5, 2e-7, 128)
+    assert params.reward.surprisal is False  # the paper's plain classifier
     assert (params.reward.train.epochs, params.reward.train.lr, params.reward.train.min_lr,
             params.reward.train.batch_size) == (1, 2e-6, 2e-7, 256)
     assert (params.refiner.train.epochs, params.refiner.train.lr, params.refiner.train.min_lr,
