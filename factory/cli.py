@@ -226,7 +226,11 @@ def reward(
     out: Annotated[Optional[Path], typer.Option(help="Model folder (default: models/<kind>).")] = None,
     metrics: Annotated[Optional[Path], typer.Option(help="Summary JSON (default: metrics/reward_<kind>.json).")] = None,
 ) -> None:
-    """Train a step classifier (token-classification head on the student) on a step label table."""
+    """Train a step classifier (token-classification head on the student) on a step label table.
+
+    With `reward.surprisal: true` (the default) it also reads the student's surprise at each
+    token through a learned gate (factory/surprisal_classifier.py); false is the paper's plain
+    classifier."""
     from factory.reward import reward as stage
 
     name = kind.value
