@@ -50,11 +50,10 @@ STEP_LABELS = pa.schema(
 class Table:
     schema: pa.Schema
     keys: tuple[str, ...]
-    # Its only rules across rows are key uniqueness and the row count: the suite can run on a file
-    # a batch at a time (expectations.validate_file), with uniqueness across batches checked apart.
-    batched: bool = False
+    # Its suite reads columns that sql/checks/<name>.sql derives from it, inside its lists.
+    derived: bool = False
     # Made by sql/<name>.sql in the label stage and checked by sql/checks/<name>.sql, whose rules
-    # read the rollouts (and verifications) it was made from.
+    # span rows and read the rollouts (and verifications) it was made from.
     labelled: bool = False
 
 
@@ -72,7 +71,6 @@ TABLES: dict[str, Table] = {
             ]
         ),
         ("question_id",),
-        batched=True,
     ),
     "rollouts": Table(
         pa.schema(
@@ -88,7 +86,7 @@ TABLES: dict[str, Table] = {
             ]
         ),
         ("rollout_id",),
-        batched=True,
+        derived=True,
     ),
     "verifications": Table(
         pa.schema(
@@ -104,7 +102,6 @@ TABLES: dict[str, Table] = {
             ]
         ),
         ("rollout_id", "step", "verifier_idx"),
-        batched=True,
     ),
     "sorm_labels": Table(SORM_LABELS, ("rollout_id", "step"), labelled=True),
     "sorm_steps": Table(SORM_LABELS, ("rollout_id", "step"), labelled=True),
@@ -159,7 +156,7 @@ TABLES: dict[str, Table] = {
             ]
         ),
         ("question_id",),
-        batched=True,
+        derived=True,
     ),
     # Stepwise supervision from outside the pipeline (`glore import-steps`): one row per solution.
     "imported_steps": Table(
@@ -173,7 +170,7 @@ TABLES: dict[str, Table] = {
             ]
         ),
         ("solution_id",),
-        batched=True,
+        derived=True,
     ),
 }
 SCHEMAS = {name: table.schema for name, table in TABLES.items()}
@@ -184,9 +181,9 @@ PAIR_TABLES = {"global": "refine_global", "local": "refine_local", "value": "ref
 
 
 def checks_sql(name: str) -> str | None:
-    """The SQL under sql/ that checks table `name` across rows and inputs; None for a table
-    whose suite alone checks it."""
-    return f"checks/{name}" if TABLES[name].labelled else None
+    """The SQL under sql/ that derives the columns the suite of table `name` reads; None for a
+    table whose suite reads its own columns alone."""
+    return f"checks/{name}" if TABLES[name].derived or TABLES[name].labelled else None
 
 
 def conform(name: str, table: pa.Table) -> pa.Table:

@@ -59,12 +59,25 @@ def stream_sql(connection, name: str, parameters: Mapping[str, object], rows: in
 
 
 def _relation(connection, name: str, parameters: Mapping[str, object]):
-    """Only the parameters the query names are bound (DuckDB refuses extra ones), so a stage
-    can offer one set of parameters to all its files."""
-    query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return connection.sql(sql_text(name), params=bound_parameters(name, parameters))
+
+
+def sql_text(name: str) -> str:
+    """The statement of `sql/<name>.sql`."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def bound_parameters(name: str, parameters: Mapping[str, object]) -> dict[str, object]:
+    """The `parameters` that `sql/<name>.sql` names: DuckDB refuses extra ones, and a stage
+    offers one set of parameters to all its files."""
     named = parameters_of(name)
-    bound = {key: value for key, value in parameters.items() if key in named}
-    return connection.sql(query, params=bound)
+    return {key: value for key, value in parameters.items() if key in named}
+
+
+def identifier(name: str) -> str:
+    """A column or table name quoted for SQL: names come from the suites and the catalogue,
+    never from data, but quoting keeps any of them one identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @contextmanager
@@ -82,5 +95,5 @@ def sql_errors(name: str) -> Iterator[None]:
 
 def parameters_of(name: str) -> set[str]:
     """The `$name` parameters that `sql/<name>.sql` uses (comments aside)."""
-    query = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    query = sql_text(name)
     return set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", query)))

@@ -17,10 +17,9 @@ from tqdm import tqdm
 from factory import GloreError
 from factory.catalogue import LABEL_TABLES
 from factory.duck import connect, sql_errors, stream_sql
-from factory.expectations import BATCH_ROWS, validate_file
+from factory.expectations import check, validate_file
 from factory.params import LabelParams
-from factory.tables import require_columns, write_batches
-from factory.validation import check_candidate
+from factory.tables import ROW_GROUP_ROWS, require_columns, write_batches
 
 
 def label(
@@ -29,9 +28,10 @@ def label(
     """Write every table of LABEL_TABLES into `out_dir`, all or none. `value_pairs`: the verifications
     come from an exhaustive search, the only one that measures the value of every step.
 
-    Each table streams from DuckDB into a staged Parquet file and its suite runs on that file a
-    batch at a time, so memory stays near DuckDB's `memory_limit` whatever the inputs' size. The
-    suites run in a thread (they are mostly Python) while DuckDB makes the next table."""
+    Each table streams from DuckDB into a staged Parquet file, a row group at a time, and its
+    suite runs in DuckDB on that file, so memory stays near DuckDB's `memory_limit` whatever the
+    inputs' size. The suites run in a thread while the next table is made and written, which
+    keeps both cores busy while Python writes Parquet on one."""
     inputs = {"rollouts": rollouts, "verifications": verifications}
     for name, path in inputs.items():
         require_columns(name, path)
@@ -54,13 +54,13 @@ def label(
             with SuitesAlongside() as suites:
                 # inputs can come from any source: nothing is written unless they pass their suites
                 for name, path in inputs.items():
-                    suites.submit(validate_file, name, path, memory_limit=params.memory_limit)
+                    suites.submit(validate_file, name, path, cursor=connection.cursor())
                 suites.submit(_check_placement, connection.cursor(), parameters)
                 for name in tqdm(LABEL_TABLES, desc="label", unit="table"):
                     suites.raise_failure()
                     path = staging / f"{name}.parquet"
                     with sql_errors(name):
-                        write_batches(name, stream_sql(connection, name, parameters, BATCH_ROWS), path)
+                        write_batches(name, stream_sql(connection, name, parameters, ROW_GROUP_ROWS), path)
                     parameters[name] = str(path)
                     suites.submit(_check, connection.cursor(), name, dict(parameters))
             summary = {name: _summarise(staging / f"{name}.parquet") for name in LABEL_TABLES}
@@ -108,10 +108,11 @@ class SuitesAlongside:
 
 
 def _check(cursor, name: str, parameters: dict[str, object]) -> None:
-    """The suite of the table `name` just written to parameters[name]."""
+    """The suite of the table `name` just staged at parameters[name] (errors name the table,
+    not the staged file)."""
     with closing(cursor):
         cursor.register("candidate", cursor.read_parquet(str(parameters[name])))
-        check_candidate(cursor, name, parameters)
+        check(cursor, name, parameters)
 
 
 def _summarise(path: Path) -> dict:

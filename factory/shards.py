@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from factory import GloreError
 from factory.catalogue import SCHEMAS
-from factory.expectations import validate_across
+from factory.expectations import validate_file
 from factory.tables import ROW_GROUP_ROWS, atomic_path, write_table
 
 
@@ -138,7 +138,8 @@ class Shards:
     def finish(self, units: Sequence[str]) -> int:
         """Write the rows of `units`, in order, to the output and remove the shards; returns the
         rows written. Each shard passed its suite when written; what spans shards (unique keys,
-        the row count) is checked on the whole output before it replaces the old one."""
+        the row count) is checked with the whole suite, in DuckDB, on the whole output before it
+        replaces the old one."""
         self._check(units)
         with atomic_path(self.out) as temporary:
             with pq.ParquetWriter(temporary, SCHEMAS[self.name]) as writer:
@@ -151,9 +152,6 @@ class Shards:
                         pending = []
                 if pending:
                     writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-            try:
-                rows = validate_across(self.name, temporary)
-            except GloreError as error:
-                raise type(error)(f"{self.out}: {error}") from None
+            rows = validate_file(self.name, temporary, shown_as=self.out)
         shutil.rmtree(self.folder, ignore_errors=True)
         return rows

@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory import GloreError
-from factory.catalogue import SCHEMAS, TABLES, conform
-from factory.expectations import validate, validate_file
-from factory.validation import check_table, needed_inputs, require_inputs
+from factory.catalogue import SCHEMAS, conform
+from factory.expectations import validate
+from factory.validation import check_file, check_table, needed_inputs
 
 ROW_GROUP_ROWS = 2**18  # rows per row group of a streamed table: at most a few hundred MB of text
 _UMASK = os.umask(0o022)
@@ -151,10 +151,6 @@ def read_table(name: str, path: str | Path, *, inputs: Mapping[str, str | Path] 
 
 
 def validate_path(name: str, path: Path, *, inputs: Mapping[str, str | Path]) -> int:
-    """The suite of table `name` on the file at `path`; returns its rows. Batched tables a batch
-    at a time, the others whole."""
-    if TABLES[name].batched:
-        require_columns(name, path)
-        return validate_file(name, path)
-    require_inputs(name, inputs)
-    return read_table(name, path, inputs=inputs).num_rows
+    """The suite of table `name` on the file at `path`, where it lies; returns its rows."""
+    require_columns(name, path)
+    return check_file(name, path, inputs=inputs)

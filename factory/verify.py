@@ -35,7 +35,7 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
     grow with the rollouts."""
     task = get_task(params.task.name, params.task)
     require_columns("rollouts", rollouts)
-    validate_file("rollouts", rollouts)  # streamed below, so checked a batch at a time first
+    validate_file("rollouts", rollouts)  # streamed below, so checked where it lies first
     by_id = {question["question_id"]: question for question in read_table("questions", questions).to_pylist()}
     shards = Shards("verifications", out, fingerprint(task=params.task, generator=params.generator,
                                                       verify=params.verify, model=model, rollouts=rollouts,

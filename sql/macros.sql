@@ -24,15 +24,29 @@ create macro step_class_sizes(label_table) as table
 
 -- The rows of a step table (sql/checks/) with the rules across rows as columns for its suite:
 -- one row per key, ids present, steps numbered 1..L, the next step's label. DuckDB computes
--- only the columns a check selects.
+-- only the columns a check selects. The rows of a key are the peers of a row in its rollout's
+-- step order, so all three windows share one sort (a window partitioned by the key would sort
+-- again).
 create macro step_rules(step_table) as table
     select
         *,
-        count(*) over (partition by rollout_id, step) as rows_per_key,
+        count(*) over (steps range between current row and current row) as rows_per_key,
         rollout_id is not null and question_id is not null as has_ids,
-        row_number() over (partition by rollout_id order by step) as expected_step,
-        lead(label) over (partition by rollout_id order by step) as next_label
-    from query_table(step_table);
+        row_number() over steps as expected_step,
+        lead(label) over steps as next_label
+    from query_table(step_table)
+    window steps as (partition by rollout_id order by step);
+
+-- Rules inside the lists of a generation table (sql/checks/). Blank: whitespace only, as
+-- Python's str.isspace() has it (RE2's \s alone leaves out \v and the Unicode spaces).
+create macro is_blank(text) as
+    text is null or regexp_matches(text, '^[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Z}]*$');
+
+create macro blank_items(texts) as
+    coalesce(len(list_filter(texts, lambda text: is_blank(text))), 0);
+
+create macro not_binary_items(labels) as
+    coalesce(len(list_filter(labels, lambda label: label is null or label not in (0, 1))), 0);
 
 -- The checks of local and value refinement pairs (sql/checks/): each pair against its draft
 -- and against the answers the inputs mark correct. `lowest_bad_step`: a local pair may mark

@@ -15,6 +15,7 @@ PACKAGES = ("factory", "trainers")
 # Files a module reads at run time, beside the modules it imports.
 READS = {
     "factory/duck.py": "sql/macros.sql",  # on every connection
+    "factory/expectations/__init__.py": "sql/checks",
     "factory/validation.py": "sql/checks",
     "factory/label.py": "sql",
     "factory/drafts.py": "sql/sorm_labels.sql",

@@ -1,19 +1,20 @@
-"""The expectations of each table.
+"""The expectations of each table, written with Great Expectations.
 
 Rules across rows (step numbers contiguous per rollout) or inside lists become derived
-columns that a plain column expectation can check, so every rule is reported by Great
-Expectations: the label tables' in DuckDB (sql/checks/), the others' here (derived_columns).
+columns, made in DuckDB by sql/checks/<table>.sql, that a plain column expectation can check.
+The stages run the suites as stored in suites.json, Great Expectations' own JSON form of them,
+without importing it (seconds); `python -m factory.expectations.suites` writes that file anew
+after a change here, and a test fails until it has.
 """
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import json
 
-# Rules across rows that a batch of a file cannot check alone (see validate_across).
-UNIQUENESS = (gxe.ExpectColumnValuesToBeUnique, gxe.ExpectCompoundColumnsToBeUnique)
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from factory.expectations import SUITES_JSON
 
 
 def _keys_unique(*columns: str) -> gxe.Expectation:
@@ -213,56 +214,10 @@ SUITES = {
 }
 
 
-def derived_columns(name: str, table: pa.Table) -> dict[str, pa.Array]:
-    """The columns a suite checks that are computed inside the lists of a row."""
-    if name == "rollouts":
-        steps = table.column("steps").combine_chunks()
-        flat = pc.list_flatten(steps)
-        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(flat), ""), True)
-        return {
-            "n_steps": _lengths(steps),
-            "n_step_results": _lengths(table.column("step_results")),
-            "null_steps": _count_per_row(steps, blank),
-        }
-    if name == "drafts":
-        labels = table.column("step_labels").combine_chunks()
-        flat = pc.list_flatten(labels)
-        # back-propagation makes labels non-increasing along a draft: count the rises
-        values = pc.fill_null(flat, 0).to_numpy(zero_copy_only=False)
-        parents = pc.list_parent_indices(labels).to_numpy()
-        rises = np.zeros(len(flat), dtype=bool)
-        rises[:-1] = (values[:-1] < values[1:]) & (parents[:-1] == parents[1:])
-        binary = pc.fill_null(pc.is_in(flat, pa.array([0, 1], flat.type)), False)
-        return {
-            "n_steps": _lengths(table.column("draft")),
-            "n_step_labels": _lengths(labels),
-            "labels_not_binary": _count_per_row(labels, pc.invert(binary)),
-            "labels_increase": _count_per_row(labels, pa.array(rises)),
-        }
-    if name == "imported_steps":
-        steps, soft = table.column("steps").combine_chunks(), table.column("soft_labels").combine_chunks()
-        labels = table.column("labels").combine_chunks()
-        flat_soft, flat_labels = pc.list_flatten(soft), pc.list_flatten(labels)
-        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(pc.list_flatten(steps)), ""), True)
-        inside = pc.fill_null(pc.and_(pc.greater_equal(flat_soft, 0.0), pc.less_equal(flat_soft, 1.0)), False)
-        binary = pc.fill_null(pc.is_in(flat_labels, pa.array([0, 1], flat_labels.type)), False)
-        return {
-            "n_steps": _lengths(steps),
-            "n_soft_labels": _lengths(soft),
-            "n_labels": _lengths(labels),
-            "blank_steps": _count_per_row(steps, blank),
-            "soft_labels_outside_0_1": _count_per_row(soft, pc.invert(inside)),
-            "labels_not_binary": _count_per_row(labels, pc.invert(binary)),
-        }
-    return {}
+def stored() -> dict[str, dict]:
+    """Every suite as Great Expectations serialises it: what suites.json holds."""
+    return {name: gx.ExpectationSuite(name=name, expectations=make()).to_json_dict() for name, make in SUITES.items()}
 
 
-def _lengths(lists: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Each list's length, 0 where the list is null."""
-    return pc.fill_null(pc.list_value_length(lists), 0)
-
-
-def _count_per_row(lists: pa.Array, flags: pa.Array) -> pa.Array:
-    """How many of each row's list elements have their flag set (`flags`: one per element)."""
-    parents = pc.list_parent_indices(lists).to_numpy()
-    return pa.array(np.bincount(parents[flags.to_numpy(zero_copy_only=False)], minlength=len(lists)))
+if __name__ == "__main__":
+    SUITES_JSON.write_text(json.dumps(stored(), indent=1) + "\n", encoding="utf-8")
