@@ -67,22 +67,27 @@ create macro local_pair_rules(pair_table, rollouts_path, verifications_path, low
         from read_parquet(verifications_path) as verifications
         join rollouts using (rollout_id)
         where verifications.is_correct
+    ),
+
+    checked as (
+        select
+            pairs.draft_rollout_id,  -- the keys name failing rows in errors
+            pairs.bad_step,
+            pairs.question_id is not null and pairs.draft is not null and pairs.target is not null as has_text,
+            coalesce(not drafts.is_correct and drafts.steps = pairs.draft, false) as draft_is_incorrect_rollout,
+            pairs.bad_step between lowest_bad_step and len(pairs.draft) as bad_step_in_draft,
+            coalesce(
+                pairs.target[1:pairs.bad_step - 1] = pairs.draft[1:pairs.bad_step - 1], false
+            ) as keeps_steps_before_bad,
+            pairs.target[pairs.bad_step] is distinct from pairs.draft[pairs.bad_step] as leaves_draft_at_bad_step,
+            correct_answers.question_id is not null as ends_in_correct_answer
+        from query_table(pair_table) as pairs
+        left join rollouts as drafts on drafts.rollout_id = pairs.draft_rollout_id
+        left join correct_answers
+            on correct_answers.question_id = pairs.question_id
+            and correct_answers.final_answer = pairs.target_answer
     )
 
-    select
-        pairs.draft_rollout_id,  -- the keys name failing rows in errors
-        pairs.bad_step,
-        count(*) over (partition by pairs.draft_rollout_id, pairs.bad_step) as rows_per_key,
-        pairs.question_id is not null and pairs.draft is not null and pairs.target is not null as has_text,
-        coalesce(not drafts.is_correct and drafts.steps = pairs.draft, false) as draft_is_incorrect_rollout,
-        pairs.bad_step between lowest_bad_step and len(pairs.draft) as bad_step_in_draft,
-        coalesce(
-            pairs.target[1:pairs.bad_step - 1] = pairs.draft[1:pairs.bad_step - 1], false
-        ) as keeps_steps_before_bad,
-        pairs.target[pairs.bad_step] is distinct from pairs.draft[pairs.bad_step] as leaves_draft_at_bad_step,
-        correct_answers.question_id is not null as ends_in_correct_answer
-    from query_table(pair_table) as pairs
-    left join rollouts as drafts on drafts.rollout_id = pairs.draft_rollout_id
-    left join correct_answers
-        on correct_answers.question_id = pairs.question_id
-        and correct_answers.final_answer = pairs.target_answer;
+    -- the window last, on narrow rows: one that carries the step lists along is many times slower
+    select *, count(*) over (partition by draft_rollout_id, bad_step) as rows_per_key
+    from checked;

@@ -11,11 +11,12 @@ rollouts as (
 ),
 
 kept_per_question as (
+    -- a rollout counts once per label it has (one distinct pass, not one per count)
     select
         question_id,
-        count(distinct rollout_id) filter (where label = 1) as correct_rollouts,
-        count(distinct rollout_id) filter (where label = 0) as incorrect_rollouts
-    from steps
+        count(rollout_id) filter (where label = 1) as correct_rollouts,
+        count(rollout_id) filter (where label = 0) as incorrect_rollouts
+    from (select distinct question_id, rollout_id, label from candidate)
     group by question_id
 ),
 
