@@ -176,6 +176,9 @@ TABLES: dict[str, Table] = {
 SCHEMAS = {name: table.schema for name, table in TABLES.items()}
 KEYS = {name: table.keys for name, table in TABLES.items()}
 LABEL_TABLES = tuple(name for name, table in TABLES.items() if table.labelled)
+# Made by sql/<name>.sql before the label tables, which read them as $<name>: work that several
+# label files share, done once. Never written out, so not in TABLES.
+LABEL_INTERMEDIATES = ("step_verdicts",)
 STEP_TABLES = {"orm": "orm_steps", "orm_balanced": "orm_balanced_steps", "sorm": "sorm_steps"}  # per reward model
 PAIR_TABLES = {"global": "refine_global", "local": "refine_local", "value": "refine_value"}  # per refiner
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from factory.catalogue import SCHEMAS
-from factory.duck import connect, run_sql
+from factory.catalogue import LABEL_INTERMEDIATES, SCHEMAS
+from factory.duck import connect, copy_intermediates, run_sql
 from factory.generation import Generator, make_generator
 from factory.params import Params, SamplingParams
 from factory.sampling import chunk_seed, chunked, sample_chunk, summarise_file
@@ -35,11 +35,9 @@ def verifier_labels(rollouts: pa.Table, verifications: list[dict], params: Param
         pq.write_table(pa.Table.from_pylist(verifications, schema=SCHEMAS["verifications"]), verifications_path)
         connection = connect(memory_limit=params.label.memory_limit, threads=params.label.threads,
                              temp_directory=Path(folder) / "spill")
-        labels = run_sql(
-            connection,
-            "sorm_labels",
-            {"rollouts": str(rollouts_path), "verifications": str(verifications_path), "incomplete": "fail"},
-        ).to_pylist()
+        parameters = {"rollouts": str(rollouts_path), "verifications": str(verifications_path), "incomplete": "fail"}
+        copy_intermediates(connection, LABEL_INTERMEDIATES, parameters, Path(folder))
+        labels = run_sql(connection, "sorm_labels", parameters).to_pylist()
     by_rollout: dict[str, list[int]] = {}
     for row in labels:  # ordered by rollout_id, step
         by_rollout.setdefault(row["rollout_id"], []).append(row["label"])

@@ -58,6 +58,23 @@ def stream_sql(connection, name: str, parameters: Mapping[str, object], rows: in
     return _relation(connection, name, parameters).to_arrow_reader(rows)
 
 
+def copy_sql(connection, name: str, parameters: Mapping[str, object], path: str | Path) -> None:
+    """Write the rows made by `sql/<name>.sql` to a Parquet file at `path` with DuckDB's own
+    writer, in parallel: for a table that later files read and no one else (its bytes are not
+    pyarrow's, unlike an output's)."""
+    connection.execute(f"copy (\n{sql_text(name)}\n) to $copy_to (format parquet)",
+                       {**bound_parameters(name, parameters), "copy_to": str(path)})
+
+
+def copy_intermediates(connection, names: tuple[str, ...], parameters: dict[str, object], folder: Path) -> None:
+    """Make each table of `names`, in order, into `folder`/<name>.parquet (copy_sql) and add its
+    path to `parameters` as $<name>, for the files that read it."""
+    for name in names:
+        parameters[name] = str(folder / f"{name}.parquet")
+        with sql_errors(name):
+            copy_sql(connection, name, parameters, parameters[name])
+
+
 def _relation(connection, name: str, parameters: Mapping[str, object]):
     return connection.sql(sql_text(name), params=bound_parameters(name, parameters))
 

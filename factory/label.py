@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from factory import GloreError
-from factory.catalogue import LABEL_TABLES
-from factory.duck import connect, sql_errors, stream_sql
+from factory.catalogue import LABEL_INTERMEDIATES, LABEL_TABLES
+from factory.duck import connect, copy_intermediates, sql_errors, stream_sql
 from factory.expectations import check, validate_file
 from factory.params import LabelParams
 from factory.tables import ROW_GROUP_ROWS, require_columns, write_batches
@@ -56,6 +56,7 @@ def label(
                 for name, path in inputs.items():
                     suites.submit(validate_file, name, path, cursor=connection.cursor())
                 suites.submit(_check_placement, connection.cursor(), parameters)
+                copy_intermediates(connection, LABEL_INTERMEDIATES, parameters, staging)
                 for name in tqdm(LABEL_TABLES, desc="label", unit="table"):
                     suites.raise_failure()
                     path = staging / f"{name}.parquet"

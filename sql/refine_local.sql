@@ -2,7 +2,7 @@
 -- with a [BAD] marker before its first wrong step (added when prompts are formatted); the
 -- target keeps the steps before it and finishes them correctly.
 with rollouts as (
-    select rollout_id, question_id, step_results, is_correct
+    select rollout_id, question_id, is_correct
     from read_parquet($rollouts)
 ),
 
@@ -19,25 +19,21 @@ drafts as (
     select
         rollouts.rollout_id,
         rollouts.question_id,
-        first_errors.bad_step,
-        rollouts.step_results[first_errors.bad_step - 1] as kept_result
+        first_errors.bad_step
     from rollouts
     join first_errors using (rollout_id)
     where not rollouts.is_correct
 ),
 
 continued as (
-    -- bad_step > 1: a verifier's continuation of P_{bad_step - 1} that counts for the last kept
-    -- step (rule 2). The lowest verifier_idx wins, which is the continuation a backward search
-    -- stopped at.
-    select drafts.rollout_id, drafts.bad_step, min(verifications.verifier_idx) as verifier_idx
+    -- bad_step > 1: the first verifier's continuation of P_{bad_step - 1} that counts for the
+    -- last kept step (rule 2; sql/step_verdicts.sql)
+    select drafts.rollout_id, drafts.bad_step, verdicts.first_consistent as verifier_idx
     from drafts
-    join read_parquet($verifications) as verifications
-        on verifications.rollout_id = drafts.rollout_id
-        and verifications.step = drafts.bad_step - 1
-    where drafts.bad_step > 1
-        and counts_for_step(verifications.is_correct, verifications.continuation_numbers, drafts.kept_result)
-    group by drafts.rollout_id, drafts.bad_step
+    join read_parquet($step_verdicts) as verdicts
+        on verdicts.rollout_id = drafts.rollout_id
+        and verdicts.step = drafts.bad_step - 1
+    where drafts.bad_step > 1 and verdicts.first_consistent is not null
 ),
 
 restarted as (

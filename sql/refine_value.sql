@@ -2,48 +2,23 @@
 -- after the step of highest value, the prefix from which most verifiers reached the answer,
 -- and the target continues that prefix differently from the draft.
 with rollouts as (
-    select rollout_id, question_id, steps, step_results, final_answer, is_correct
+    select rollout_id, question_id, steps, final_answer, is_correct
     from read_parquet($rollouts)
 ),
 
-verifications as (
-    -- no continuation texts yet: the chosen one joins in at the end, so millions are not carried along
-    select rollout_id, step, verifier_idx, continuation[1] as first_step, continuation_numbers, is_correct
-    from read_parquet($verifications)
+step_values as (
+    -- per prefix: its value (the continuations that count, rule 2, as in sorm_labels) and the
+    -- first counting continuation that leaves the draft's path right after it (one that repeats
+    -- the draft's next step would teach nothing new)
+    select verdicts.rollout_id, verdicts.step, verdicts.n_consistent as value, verdicts.first_leaving as verifier_idx
+    from read_parquet($step_verdicts) as verdicts
+    join rollouts using (rollout_id)
     -- a value needs every verifier of every step: a backward search stops early, so its
     -- verifications measure no values and give no pairs
     where $exhaustive
-),
-
-counted as (
-    -- as in sorm_labels: only correct continuations that use the step's result count (rule 2)
-    select
-        rollouts.rollout_id,
-        verifications.step,
-        verifications.verifier_idx,
-        verifications.first_step,
-        rollouts.steps[verifications.step + 1] as next_draft_step,
-        counts_for_step(
-            verifications.is_correct, verifications.continuation_numbers, rollouts.step_results[verifications.step]
-        ) as counts
-    from rollouts
-    join verifications using (rollout_id)
-    where not rollouts.is_correct
+        and not rollouts.is_correct
         -- P_L is the whole draft: there is no step after it to mark
-        and verifications.step < len(rollouts.steps)
-),
-
-step_values as (
-    -- per prefix: its value (counting continuations) and the first counting continuation that
-    -- leaves the draft's path right after it (one that repeats the draft's next step would
-    -- teach nothing new)
-    select
-        rollout_id,
-        step,
-        count(*) filter (where counts) as value,
-        min(verifier_idx) filter (where counts and first_step is distinct from next_draft_step) as verifier_idx
-    from counted
-    group by rollout_id, step
+        and verdicts.step < len(rollouts.steps)
 ),
 
 chosen as (

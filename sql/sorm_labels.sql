@@ -2,7 +2,7 @@
 -- positive when the prefix P_i = steps 1..i can still reach the correct answer: some verifier
 -- continuing from P_i gets there (GLoRe section 3.2), under the paper's two rules below.
 with rollouts as (
-    select rollout_id, question_id, steps, step_results, is_correct
+    select rollout_id, question_id, steps, is_correct
     from read_parquet($rollouts)
 ),
 
@@ -12,38 +12,15 @@ steps as (
         question_id,
         is_correct,
         len(steps) as n_steps,
-        cast(generate_subscripts(steps, 1) as integer) as step,
-        unnest(step_results) as step_result  -- one slot per step, unnested beside its number
+        cast(generate_subscripts(steps, 1) as integer) as step
     from rollouts
 ),
 
-verifications as (
-    select rollout_id, step, is_correct, continuation_numbers
-    from read_parquet($verifications)
-),
-
-counted as (
-    -- Rule 2 (consistency, in sql/macros.sql): a correct continuation counts only if the
-    -- step's result R_i shows up in it.
-    select
-        steps.rollout_id,
-        steps.step,
-        verifications.is_correct,
-        counts_for_step(verifications.is_correct, verifications.continuation_numbers, steps.step_result)
-            as counts
-    from verifications
-    join steps using (rollout_id, step)
-),
-
 verdicts as (
-    select
-        rollout_id,
-        step,
-        count(*) as n_verifiers,
-        count(*) filter (where is_correct) as n_correct,
-        count(*) filter (where counts) as n_consistent
-    from counted
-    group by rollout_id, step
+    -- the verifiers of each prefix, counted once for the label SQL (sql/step_verdicts.sql):
+    -- n_consistent counts the correct continuations that use the step's result (rule 2)
+    select rollout_id, step, n_verifiers, n_correct, n_consistent
+    from read_parquet($step_verdicts)
 ),
 
 raw as (

@@ -12,13 +12,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("factory", "trainers")
-# Files a module reads at run time, beside the modules it imports.
+# Files a module reads at run time, beside the modules it imports (one or a tuple).
 READS = {
     "factory/duck.py": "sql/macros.sql",  # on every connection
     "factory/expectations/__init__.py": "sql/checks",
     "factory/validation.py": "sql/checks",
     "factory/label.py": "sql",
-    "factory/drafts.py": "sql/sorm_labels.sql",
+    "factory/drafts.py": ("sql/step_verdicts.sql", "sql/sorm_labels.sql"),
 }
 
 
@@ -77,7 +77,8 @@ def needed_code(stage: str) -> set[str]:
     followed through their imports (cli.py itself only parses options and calls the stage)."""
     entries = {f"factory/{stage}.py"} | (_imported("factory/cli.py", only_in=stage) - {"factory/__init__.py"})
     modules = _closure(entries)
-    return modules | {READS[module] for module in modules if module in READS}
+    read = [READS[module] for module in modules if module in READS]
+    return modules | {path for paths in read for path in ((paths,) if isinstance(paths, str) else paths)}
 
 
 def _stages() -> dict[str, list[str]]:

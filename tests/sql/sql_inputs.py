@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from factory.catalogue import SCHEMAS
-from factory.duck import connect, run_sql
+from factory.catalogue import LABEL_INTERMEDIATES, SCHEMAS
+from factory.duck import connect, copy_intermediates, run_sql
 
 ANSWER = "12"
 READS_SORM_LABELS = ("sorm_steps", "refine_local")
@@ -59,12 +59,22 @@ class Inputs:
         return {"rollouts": str(self.rollouts), "verifications": str(self.verifications), "seed": 0,
                 "incomplete": "fail", "max_targets_per_draft": 4, "exhaustive": True, **overrides}
 
-    def sql(self, name: str, **overrides) -> list[dict]:
-        """Rows of sql/<name>.sql; files that read sorm_labels get it made from the same inputs."""
+    def made(self, connection, **overrides) -> dict:
+        """The parameters, with the intermediates the label stage makes before its tables."""
         parameters = self.parameters(**overrides)
+        copy_intermediates(connection, LABEL_INTERMEDIATES, parameters, self.folder)
+        return parameters
+
+    def with_labels(self, connection, **overrides) -> dict:
+        """The parameters made, with sorm_labels made from the same inputs, as later files read it."""
+        parameters = self.made(connection, **overrides)
+        labels = self.folder / "sorm_labels.parquet"
+        pq.write_table(run_sql(connection, "sorm_labels", parameters), labels)
+        parameters["sorm_labels"] = str(labels)
+        return parameters
+
+    def sql(self, name: str, **overrides) -> list[dict]:
+        """Rows of sql/<name>.sql."""
         connection = connect()
-        if name in READS_SORM_LABELS:
-            labels = self.folder / "sorm_labels.parquet"
-            pq.write_table(run_sql(connection, "sorm_labels", parameters), labels)
-            parameters["sorm_labels"] = str(labels)
-        return run_sql(connection, name, parameters).to_pylist()
+        make = self.with_labels if name in READS_SORM_LABELS else self.made
+        return run_sql(connection, name, make(connection, **overrides)).to_pylist()

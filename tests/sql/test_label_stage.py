@@ -103,11 +103,7 @@ def test_inputs_missing_a_column_fail_naming_the_file(inputs, tmp_path):
 def rejected(given, name: str, rows: list[dict], tmp_path) -> str:
     """The suite's message for `rows` as table `name`."""
     table = pa.Table.from_pylist(rows, schema=SCHEMAS[name])
-    parameters = given.parameters()
-    connection = connect()
-    labels = tmp_path / "sorm_labels.parquet"
-    pq.write_table(run_sql(connection, "sorm_labels", parameters), labels)
-    parameters["sorm_labels"] = str(labels)
+    parameters = given.with_labels(connect())
     with pytest.raises(TableInvalid) as error:
         check_table(name, table, inputs={key: parameters[key] for key in needed_inputs(name)})
     return str(error.value)

@@ -106,6 +106,7 @@ def test_output_schema_and_order(inputs):
     from factory.duck import connect, run_sql
 
     given = inputs([rollout("q/1", ["12"], correct=True), rollout("q/0", ["3", "12"], correct=True)])
-    table = run_sql(connect(), "sorm_labels", given.parameters())
+    connection = connect()
+    table = run_sql(connection, "sorm_labels", given.made(connection))
     assert table.schema == SCHEMAS["sorm_labels"]
     assert [(r["rollout_id"], r["step"]) for r in table.to_pylist()] == [("q/0", 1), ("q/0", 2), ("q/1", 1)]
