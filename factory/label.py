@@ -35,14 +35,7 @@ def label(
     inputs = {"rollouts": rollouts, "verifications": verifications}
     for name, path in inputs.items():
         require_columns(name, path)
-    parameters: dict[str, object] = {
-        "rollouts": str(rollouts),
-        "verifications": str(verifications),
-        "seed": params.seed,
-        "incomplete": params.incomplete,
-        "max_targets_per_draft": params.max_targets_per_draft,
-        "exhaustive": value_pairs,
-    }
+    parameters = sql_parameters(params, rollouts=rollouts, verifications=verifications, value_pairs=value_pairs)
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_dead_staging(out_dir)
@@ -78,6 +71,18 @@ def label(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def sql_parameters(params: LabelParams, *, rollouts: Path, verifications: Path, value_pairs: bool) -> dict[str, object]:
+    """What the label SQL files are given, as `$name` parameters (each binds those it names)."""
+    return {
+        "rollouts": str(rollouts),
+        "verifications": str(verifications),
+        "seed": params.seed,
+        "incomplete": params.incomplete,
+        "max_targets_per_draft": params.max_targets_per_draft,
+        "exhaustive": value_pairs,
+    }
 
 
 class SuitesAlongside:
