@@ -148,13 +148,18 @@ def _check_placement(cursor, parameters: dict[str, object]) -> None:
     with closing(cursor), sql_errors("verifications"):
         unknown, past_last, example = cursor.execute(
             """
+            with rollouts as (
+                -- the lengths before the join, which then carries numbers, not step lists
+                select rollout_id, len(steps) as n_steps
+                from read_parquet($rollouts)
+            )
             select
                 count(*) filter (where rollouts.rollout_id is null),
-                count(*) filter (where verifications.step >= len(rollouts.steps)),
+                count(*) filter (where verifications.step >= rollouts.n_steps),
                 min(verifications.rollout_id || ' step ' || verifications.step)
-                    filter (where rollouts.rollout_id is null or verifications.step >= len(rollouts.steps))
+                    filter (where rollouts.rollout_id is null or verifications.step >= rollouts.n_steps)
             from read_parquet($verifications) as verifications
-            left join read_parquet($rollouts) as rollouts using (rollout_id)
+            left join rollouts using (rollout_id)
             """,
             {"verifications": parameters["verifications"], "rollouts": parameters["rollouts"]},
         ).fetchone()

@@ -151,6 +151,20 @@ def test_the_pair_suites_check_pairs_against_the_inputs(inputs, tmp_path):
     assert "ends in an answer the inputs mark correct" in rejected(given, "refine_local", [wrong_answer], tmp_path)
 
 
+def test_the_global_pair_suite_counts_repeated_keys_and_target_texts(inputs, tmp_path):
+    given = complete_inputs(inputs)
+    pair = {"draft_rollout_id": "q/0", "target_rollout_id": "q/2", "question_id": "q",
+            "draft": ["q/0 step 1", "q/0 step 2", "q/0 step 3"], "draft_answer": "99",
+            "target": ["q/2 step 1", "q/2 step 2"], "target_answer": "12"}
+    assert re.search(r"keys \(draft_rollout_id, target_rollout_id\) unique.*: 2 row.*"
+                     r"failing keys: \(draft_rollout_id='q/0', target_rollout_id='q/2'\)$",
+                     rejected(given, "refine_global", [pair, pair], tmp_path))
+    # another target of the same text: the draft would be paired twice with it
+    same_text = {**pair, "target_rollout_id": "q/3"}
+    assert re.search(r"distinct target texts per draft.*: 2 row.*target_rollout_id='q/2'\); .*target_rollout_id='q/3'",
+                     rejected(given, "refine_global", [pair, same_text], tmp_path))
+
+
 def test_glore_label_runs_on_any_two_parquet_files(inputs, tmp_path):
     given = stage_inputs(inputs)
     runner = CliRunner()
