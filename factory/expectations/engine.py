@@ -46,7 +46,6 @@ class Rule:
 class Broken:
     """An expectation that rows of a table broke."""
 
-    position: int
     rule: str
     description: str | None
     columns: str
@@ -195,16 +194,15 @@ def first_broken(connection, relation: str, parameters: Mapping[str, object], ru
         {**parameters, **{key: value for each in scanned for key, value in each.parameters.items()}},
     ).fetchall()[0]
     rows = counts[0]
-    broken = {each.rule.position: rows if each.kind == "table" else count
+    broken = {each.rule.position: (each, rows if each.kind == "table" else count)
               for each, count in zip(scanned, counts[1:]) if count}
     for each in compiled:  # a group-by each, so only those that come before a broken rule
-        if each.kind == "repeats" and each.rule.position < min(broken, default=len(compiled)):
+        if each.kind == "repeats" and all(each.rule.position < position for position in broken):
             if count := _repeated_rows(connection, relation, parameters, each):
-                broken[each.rule.position] = count
+                broken[each.rule.position] = (each, count)
     if not broken:
         return rows, None
-    first = min(broken)
-    return rows, _examples(connection, relation, parameters, compiled[first], broken[first], keys)
+    return rows, _examples(connection, relation, parameters, *broken[min(broken)], keys)
 
 
 def _repeated_rows(connection, relation: str, parameters: Mapping[str, object], rule: _Compiled) -> int:
@@ -219,8 +217,7 @@ def _repeated_rows(connection, relation: str, parameters: Mapping[str, object], 
 def _examples(connection, relation: str, parameters: Mapping[str, object], rule: _Compiled, count: int,
               keys: Sequence[str]) -> Broken:
     """The broken rule with a few of its rows: the first by key, then by the values shown."""
-    broken = Broken(rule.rule.position, rule.rule.type, rule.rule.description, _columns_named(rule.rule), count,
-                    [], [])
+    broken = Broken(rule.rule.type, rule.rule.description, _columns_named(rule.rule), count, [], [])
     if rule.kind == "table":
         return broken
     shown = list(dict.fromkeys([*keys, *rule.shows]))

@@ -18,13 +18,14 @@ from factory.expectations.suites import SUITES, stored
 SCHEMA = pa.schema([("id", pa.string()), ("a", pa.int32()), ("b", pa.int8()), ("s", pa.string()), ("f", pa.bool_())])
 
 
-def run(expectation: gxe.Expectation, rows: list[tuple]):
-    """(rows seen, the Broken of `expectation` on `rows`, or None), `id` naming the rows."""
+def run(expectations: gxe.Expectation | list[gxe.Expectation], rows: list[tuple]):
+    """(rows seen, the first of `expectations` that `rows` break, or None), `id` naming the rows."""
     table = pa.Table.from_pylist([dict(zip(SCHEMA.names, row)) for row in rows], schema=SCHEMA)
-    rule = Rule.from_json(0, expectation.configuration.to_json_dict())
+    rules = [Rule.from_json(position, expectation.configuration.to_json_dict())
+             for position, expectation in enumerate(expectations if isinstance(expectations, list) else [expectations])]
     connection = connect()
     connection.register("candidate", table)
-    return first_broken(connection, "select * from candidate", {}, [rule], ["id"])
+    return first_broken(connection, "select * from candidate", {}, rules, ["id"])
 
 
 # (expectation, rows that pass, rows that break it, failing count, sample values, failing keys)
@@ -92,6 +93,13 @@ def test_the_message_names_the_rule_its_columns_the_count_values_and_keys():
     _, broken = run(CASES["pair equal"][0], CASES["pair equal"][2])
     assert broken.message("t") == ("table t failed expect_column_pair_values_to_be_equal on a = b: 2 row(s) "
                                    "(e.g. [(2, 1), (None, 1)]); failing keys: id='y'; id='z'")
+
+
+def test_the_first_broken_rule_in_suite_order_is_reported():
+    suite_of_three = [gxe.ExpectColumnValuesToBeUnique(column="a"), gxe.ExpectColumnValuesToNotBeNull(column="s"),
+                      gxe.ExpectColumnValuesToBeBetween(column="b", min_value=0)]
+    rows, broken = run(suite_of_three, [("x", 1, -1, None, True)])
+    assert (rows, broken.rule, broken.count) == (1, "expect_column_values_to_not_be_null", 1)
 
 
 def test_an_unknown_expectation_type_or_option_is_refused_before_any_query():
