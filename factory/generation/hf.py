@@ -37,17 +37,8 @@ class HFGenerator:
         """Drop the model; Engine.close then hands its memory back to the device."""
         self.model = None
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-        stop: Sequence[str] = (),
-    ) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[str], *, n: int, temperature: float, top_p: float, max_new_tokens: int,
+                 seed: int, stop: Sequence[str] = ()) -> list[list[Completion]]:
         import torch
 
         self._check_context(prompts, max_new_tokens)

@@ -18,17 +18,8 @@ class Completion:
 
 
 class Generator(Protocol):
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-        stop: Sequence[str] = (),
-    ) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[str], *, n: int, temperature: float, top_p: float, max_new_tokens: int,
+                 seed: int, stop: Sequence[str] = ()) -> list[list[Completion]]:
         """n completions per prompt, in prompt order; the same seed gives the same samples.
 
         A completion ends at the first of `stop` (the stop string itself is dropped) and after

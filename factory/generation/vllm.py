@@ -49,17 +49,8 @@ class VLLMGenerator:
             engine.close()
         self.engines = []
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-        stop: Sequence[str] = (),
-    ) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[str], *, n: int, temperature: float, top_p: float, max_new_tokens: int,
+                 seed: int, stop: Sequence[str] = ()) -> list[list[Completion]]:
         if not prompts:
             return []
         token_ids = self.tokenizer(list(prompts))["input_ids"]
