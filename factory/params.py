@@ -144,7 +144,7 @@ class PretrainParams:
 class BaseParams:
     """The base model: a tiny Llama built from scratch (`source: scratch`) or a saved/hub model."""
 
-    source: str = "scratch"
+    source: str = "scratch"  # or a saved model folder, a hub id or a GGUF file
     pretrain: PretrainParams = field(default_factory=PretrainParams)
     seed: int = 0
     vocab_size: int = 384
