@@ -7,7 +7,9 @@ verifiers, the reward models and the refiners all see the same format.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from factory import from_pretrained
 from factory.params import ShotParams
 
 ANSWER_PREFIX = "#### "
@@ -21,6 +23,16 @@ def uses_chat(tokenizer: object | None) -> bool:
     """Whether prompts for this tokenizer go through its chat template (chat models) rather
     than the plain `Question: ...` format (base models and the tiny default model)."""
     return tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_tokenizer(model: str | Path) -> object | None:
+    """The tokenizer of `model` when it has a chat template, else None: what every function here
+    takes as `tokenizer`, so that a model is prompted (in training and at test time) the way its
+    own tokenizer says, and a model without a template in the plain format."""
+    from transformers import AutoTokenizer
+
+    tokenizer = from_pretrained(AutoTokenizer, model)
+    return tokenizer if uses_chat(tokenizer) else None
 
 
 def chat_prompt(tokenizer: object, turns: Sequence[str]) -> str:
