@@ -46,6 +46,10 @@ def sft(params: Params, *, base_model: Path, questions: Path, out: Path) -> dict
     table = read_table("questions", questions).to_pylist()
     train = [q for q in table if q["split"] == "train"]
     test = [q for q in table if q["split"] == "test"][: params.sft.eval_questions]
+    before = {}
+    if params.sft.eval_base:
+        before["base_test"] = greedy_accuracy(params, model=base_model, questions=test,
+                                              max_new_tokens=params.sft.max_new_tokens)
     pairs = [(q["question"], solution_text(q["solution"], q["answer"])) for q in train if q["solution"]]
     source = "reference solutions"
     if not pairs:
@@ -61,4 +65,4 @@ def sft(params: Params, *, base_model: Path, questions: Path, out: Path) -> dict
         out=out,
     )
     accuracy = greedy_accuracy(params, model=out, questions=test, max_new_tokens=params.sft.max_new_tokens)
-    return {**stats, "data": source, "test": accuracy}
+    return {**stats, "data": source, **before, "test": accuracy}
