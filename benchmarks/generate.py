@@ -70,6 +70,7 @@ def verify_workload(params, count: int):
 
 def measure(backend: str, generator_params, model: Path, workload, verify_params, runs: int) -> dict:
     from factory.generation import make_generator
+    from factory.prompts import chat_tokenizer
     from factory.verify import generator_sampler, verify_rollouts
 
     task, rollouts, questions = workload
@@ -78,6 +79,7 @@ def measure(backend: str, generator_params, model: Path, workload, verify_params
     started = time.perf_counter()
     generator = make_generator(generator_params, model)
     startup_s = time.perf_counter() - started
+    tokenizer = chat_tokenizer(model)  # prompted as the verify stage prompts it
     timed = []
     for run in range(runs + 1):  # run 0 warms up and is not reported
         if backend == "vllm":
@@ -86,7 +88,8 @@ def measure(backend: str, generator_params, model: Path, workload, verify_params
         started = time.perf_counter()
         # A fresh sampler per run replays the same per-call seeds: every run is the same work.
         sample = generator_sampler(generator, verify_params.sampling)
-        rows = verify_rollouts(sample, task, rollouts, questions, verify_params, batch_size=batch_size)
+        rows = verify_rollouts(sample, task, rollouts, questions, verify_params, batch_size=batch_size,
+                               tokenizer=tokenizer)
         seconds = time.perf_counter() - started
         tokens = sum(row["n_tokens"] for row in rows)
         result = {"seconds": round(seconds, 3), "generated_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}

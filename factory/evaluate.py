@@ -20,7 +20,7 @@ from factory.metrics import (
 )
 from factory.params import Params
 from factory.processbench import drafts_score
-from factory.prompts import solution_text, student_prompt
+from factory.prompts import chat_tokenizer, solution_text, student_prompt
 from factory.ranking import auc, balanced_accuracy, within_group_auc
 from factory.refinery import Solution, final_scores, refine_all
 from factory.scoring import LikelihoodScorer, StepScorer
@@ -174,10 +174,11 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
 
     sampling = config.sampling
     k = sampling.k
+    chat = chat_tokenizer(models.student)
     # every engine is released before the next model loads; the scorers stay on the device
     with Engine(params.generator, models.student) as student:
         raw = student().generate(
-            [student_prompt(t) for t in texts], n=k, temperature=sampling.temperature, top_p=sampling.top_p,
+            [student_prompt(t, chat) for t in texts], n=k, temperature=sampling.temperature, top_p=sampling.top_p,
             max_new_tokens=sampling.max_new_tokens, seed=sampling.seed,
         )
     dtypes = {student.dtype}
@@ -187,7 +188,7 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
     sample_correct = [answers.same_number(s.answer, ref) for row, ref in zip(samples, references) for s in row]
     sample_question = [i for i in range(len(samples)) for _ in range(k)]
     likelihood = LikelihoodScorer.from_pretrained(models.student, batch_size=batch).score(
-        [student_prompt(t) for t in flat_texts], [solution_text(s.steps, s.answer) for s in flat_samples])
+        [student_prompt(t, chat) for t in flat_texts], [solution_text(s.steps, s.answer) for s in flat_samples])
     scorers = {name: StepScorer.from_pretrained(getattr(models, name), batch_size=batch) for name in REWARD_MODELS}
 
     def per_question(flat: list) -> list[list]:
@@ -215,8 +216,10 @@ def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, s
 
     def refined_by(model: Path, *marks: list[int | None] | None) -> list[list[Solution]]:
         # one refiner loaded at a time, sized to the memory the scorers leave free
+        tokenizer = chat_tokenizer(model)
         with Engine(params.generator, model) as refiner:
-            refined = [refine_all(refiner(), texts, solutions, m, max_new_tokens=config.max_new_tokens) for m in marks]
+            refined = [refine_all(refiner(), texts, solutions, m, max_new_tokens=config.max_new_tokens,
+                                  tokenizer=tokenizer) for m in marks]
         dtypes.add(refiner.dtype)
         return refined
 

@@ -144,7 +144,7 @@ class PretrainParams:
 class BaseParams:
     """The base model: a tiny Llama built from scratch (`source: scratch`) or a saved/hub model."""
 
-    source: str = "scratch"
+    source: str = "scratch"  # or a saved model folder, a hub id or a GGUF file
     pretrain: PretrainParams = field(default_factory=PretrainParams)
     seed: int = 0
     vocab_size: int = 384
@@ -184,6 +184,9 @@ class SftParams:
     train: TrainingParams = field(default_factory=TrainingParams)
     eval_questions: int = 200
     max_new_tokens: int = 140
+    # also score the base model greedily on the same questions: the accuracy SFT starts from (a
+    # pretrained chat model has one; the default's base has not been taught the answer format)
+    eval_base: bool = False
     # a task without reference solutions (SVAMP) gets its first student data by 1-shot prompting
     # the base model: `bootstrap.k` samples per train question, the correct ones kept
     bootstrap: SamplingParams = field(default_factory=partial(SamplingParams, max_new_tokens=160))

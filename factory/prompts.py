@@ -7,7 +7,9 @@ verifiers, the reward models and the refiners all see the same format.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from factory import from_pretrained
 from factory.params import ShotParams
 
 ANSWER_PREFIX = "#### "
@@ -21,6 +23,30 @@ def uses_chat(tokenizer: object | None) -> bool:
     """Whether prompts for this tokenizer go through its chat template (chat models) rather
     than the plain `Question: ...` format (base models and the tiny default model)."""
     return tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_tokenizer(model: str | Path) -> object | None:
+    """The tokenizer of `model` when it has a chat template, else None: what every function here
+    takes as `tokenizer`, so that a model is prompted (in training and at test time) the way its
+    own tokenizer says, and a model without a template in the plain format. A local folder whose
+    files mention no template is plain without loading its tokenizer."""
+    folder = Path(model)
+    if folder.is_dir() and not _mentions_chat_template(folder):
+        return None
+    from transformers import AutoTokenizer
+
+    tokenizer = from_pretrained(AutoTokenizer, model)
+    return tokenizer if uses_chat(tokenizer) else None
+
+
+def _mentions_chat_template(folder: Path) -> bool:
+    """Whether save_pretrained left a chat template in `folder`, in one transformers version or
+    another: a file of its own, or (older versions) a key of tokenizer_config.json. A false
+    positive only costs loading the tokenizer, which then decides."""
+    if any((folder / name).is_file() for name in ("chat_template.jinja", "chat_template.json")):
+        return True
+    config = folder / "tokenizer_config.json"
+    return config.is_file() and "chat_template" in config.read_text(errors="replace")
 
 
 def chat_prompt(tokenizer: object, turns: Sequence[str]) -> str:

@@ -6,20 +6,22 @@ from pathlib import Path
 
 from factory.catalogue import PAIR_TABLES
 from factory.params import Params
-from factory.prompts import refine_prompt, solution_text
+from factory.prompts import chat_tokenizer, refine_prompt, solution_text
 from factory.tables import read_table
 
 
-def refinement_pairs(kind: str, pairs: list[dict], questions: list[dict]) -> tuple[list[str], list[str]]:
+def refinement_pairs(kind: str, pairs: list[dict], questions: list[dict], *,
+                     tokenizer: object | None) -> tuple[list[str], list[str]]:
     """(prompt, completion) per pair: the question and the draft (with `[BAD]` before
-    `bad_step` for local and value refinement) -> the whole correct target solution."""
+    `bad_step` for local and value refinement) -> the whole correct target solution; the prompt
+    through `tokenizer`'s chat template where the refiner's model has one."""
     text = {q["question_id"]: q["question"] for q in questions}
     prompts, completions = [], []
     for pair in pairs:
         bad_step = None if kind == "global" else pair["bad_step"]
         # the draft as the refiner sees it at test time: its steps and its `#### answer` line
         prompts.append(refine_prompt(text[pair["question_id"]], pair["draft"], bad_step,
-                                     draft_answer=pair["draft_answer"]))
+                                     draft_answer=pair["draft_answer"], tokenizer=tokenizer))
         completions.append(solution_text(pair["target"], pair["target_answer"]))
     return prompts, completions
 
@@ -33,9 +35,11 @@ def refiner(params: Params, *, kind: str, pairs: Path, questions: Path, student:
         rows = rows[: config.max_pairs]
     if not rows:
         raise ValueError(f"{PAIR_TABLES[kind]} has no pairs to train on")
-    prompts, completions = refinement_pairs(kind, rows, read_table("questions", questions).to_pylist())
+    init = student if config.init == "student" else config.init
+    prompts, completions = refinement_pairs(kind, rows, read_table("questions", questions).to_pylist(),
+                                            tokenizer=chat_tokenizer(init))
     stats = train_causal_lm(
-        base_model=student if config.init == "student" else config.init,
+        base_model=init,
         prompts=prompts,
         completions=completions,
         params=config.train,

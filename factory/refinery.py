@@ -14,7 +14,7 @@ from factory import GloreError, first_line
 from factory.generation import Engine, Generator
 from factory.metrics import best_index, first_bad_step, solution_score
 from factory.params import GeneratorParams
-from factory.prompts import refine_prompt
+from factory.prompts import chat_tokenizer, refine_prompt
 from factory.scoring import StepScorer
 from factory.tables import atomic_path
 from factory.tasks import answers
@@ -39,12 +39,15 @@ def refine_all(
     bad_steps: Sequence[int | None] | None,
     *,
     max_new_tokens: int,
+    tokenizer: object | None,
 ) -> list[Solution]:
     """Greedy refinements of every draft. Global refinement (`bad_steps` None) marks nothing;
-    local refinement marks `[BAD]` at each draft's bad step and keeps a draft with none as is."""
+    local refinement marks `[BAD]` at each draft's bad step and keeps a draft with none as is.
+    `tokenizer`: the refiner's, when its prompts go through its chat template."""
     marks = list(bad_steps) if bad_steps is not None else [None] * len(drafts)
     wanted = [i for i, mark in enumerate(marks) if bad_steps is None or mark is not None]
-    prompts = [refine_prompt(questions[i], drafts[i].steps, marks[i], draft_answer=drafts[i].answer) for i in wanted]
+    prompts = [refine_prompt(questions[i], drafts[i].steps, marks[i], draft_answer=drafts[i].answer,
+                             tokenizer=tokenizer) for i in wanted]
     outputs = generator.generate(prompts, n=1, temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens, seed=0)
     refined = list(drafts)
     for i, completions in zip(wanted, outputs):
@@ -53,12 +56,13 @@ def refine_all(
 
 
 def _refine_each(generator: Generator, questions: Sequence[str], drafts: Sequence[Solution],
-                 bad_steps: Sequence[int | None] | None, *, max_new_tokens: int, name: str) -> list[Solution | str]:
+                 bad_steps: Sequence[int | None] | None, *, max_new_tokens: int, tokenizer: object | None,
+                 name: str) -> list[Solution | str]:
     """refine_all, except that a draft the refiner cannot take (its prompt past the model's
     context) gets its one-line error instead of failing the batch: a failing batch is halved until
     each failing draft stands alone. The backends refuse before generating, so a refusal is cheap."""
     try:
-        return refine_all(generator, questions, drafts, bad_steps, max_new_tokens=max_new_tokens)
+        return refine_all(generator, questions, drafts, bad_steps, max_new_tokens=max_new_tokens, tokenizer=tokenizer)
     except GloreError as error:
         if len(drafts) == 1:
             return [f"{name}: {first_line(error)}"]
@@ -68,7 +72,7 @@ def _refine_each(generator: Generator, questions: Sequence[str], drafts: Sequenc
         for part in (slice(None, half), slice(half, None))
         for refined in _refine_each(generator, questions[part], drafts[part],
                                     None if bad_steps is None else bad_steps[part],
-                                    max_new_tokens=max_new_tokens, name=name)
+                                    max_new_tokens=max_new_tokens, tokenizer=tokenizer, name=name)
     ]
 
 
@@ -103,12 +107,14 @@ class Refinery:
         bad_steps = [first_bad_step(row, self.threshold) for row in sorm_steps]
         attempts = {}
         for name, engine, marks in (("global", self.global_refiner, None), ("local", self.local_refiner, bad_steps)):
+            tokenizer = chat_tokenizer(engine.model_path)
             with engine:
                 attempts[name] = [
                     outcome for part in tqdm(chunks, desc=f"{name} refiner", unit="batch")
                     for outcome in _refine_each(engine(), questions[part], drafts[part],
                                                 None if marks is None else marks[part],
-                                                max_new_tokens=self.max_new_tokens, name=f"{name} refiner")
+                                                max_new_tokens=self.max_new_tokens, tokenizer=tokenizer,
+                                                name=f"{name} refiner")
                 ]
         return [record for part in chunks
                 for record in self._records(questions[part], drafts[part], sorm_steps[part], bad_steps[part],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from factory.generation import make_generator
 from factory.params import Params
+from factory.prompts import chat_tokenizer
 from factory.sampling import sample_into, summarise_file
 from factory.shards import Shards, fingerprint
 from factory.tables import read_table
@@ -25,6 +26,6 @@ def rollouts(params: Params, *, model: Path, questions: Path, out: Path) -> dict
     resumed = len(shards.done)
     generator = cache(lambda: make_generator(params.generator, model))
     units = sample_into(shards, generator, task, train, params.rollouts.sampling, questions_per_call=per_call,
-                        description="rollouts")
+                        tokenizer=chat_tokenizer(model), description="rollouts")
     shards.finish(units)
     return {**summarise_file(out), "resumed_units": resumed, "units": len(units)}

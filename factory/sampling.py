@@ -15,7 +15,7 @@ from tqdm import tqdm
 from factory.catalogue import SCHEMAS
 from factory.generation import Engine, Generator
 from factory.params import Params, SamplingParams
-from factory.prompts import solution_text, student_prompt
+from factory.prompts import chat_tokenizer, solution_text, student_prompt
 from factory.shards import Shards
 from factory.tasks import Task, get_task
 
@@ -31,10 +31,11 @@ def chunk_seed(sampling: SamplingParams, index: int) -> int:
 
 
 def sample_chunk(generator: Generator, task: Task, chunk: Sequence[dict], sampling: SamplingParams, *,
-                 seed: int) -> pa.Table:
-    """`sampling.k` solutions per question of `chunk`, in one generator call."""
+                 seed: int, tokenizer: object | None) -> pa.Table:
+    """`sampling.k` solutions per question of `chunk`, in one generator call; `tokenizer`: the
+    student's, when its prompts go through its chat template (prompts.chat_tokenizer)."""
     samples = generator.generate(
-        [student_prompt(q["question"]) for q in chunk],
+        [student_prompt(q["question"], tokenizer) for q in chunk],
         n=sampling.k,
         temperature=sampling.temperature,
         top_p=sampling.top_p,
@@ -68,13 +69,15 @@ def sample_rollouts(
     sampling: SamplingParams,
     *,
     questions_per_call: int,
+    tokenizer: object | None,
     description: str = "rollouts",
 ) -> pa.Table:
     """Sample `sampling.k` solutions per question, in memory (greedy scores, a few drafts)."""
     tables = [SCHEMAS["rollouts"].empty_table()]
     with tqdm(total=len(questions), desc=description, unit="question") as progress:
         for index, chunk in enumerate(chunked(questions, questions_per_call)):
-            tables.append(sample_chunk(generator, task, chunk, sampling, seed=chunk_seed(sampling, index)))
+            tables.append(sample_chunk(generator, task, chunk, sampling, seed=chunk_seed(sampling, index),
+                                       tokenizer=tokenizer))
             progress.update(len(chunk))
     return pa.concat_tables(tables)
 
@@ -87,6 +90,7 @@ def sample_into(
     sampling: SamplingParams,
     *,
     questions_per_call: int,
+    tokenizer: object | None,
     description: str,
 ) -> list[str]:
     """Sample like sample_rollouts, one shard per chunk, flushed as soon as it is sampled (so
@@ -98,7 +102,8 @@ def sample_into(
     with tqdm(total=len(questions), desc=description, unit="question") as progress:
         for index, (unit, chunk) in enumerate(zip(units, chunks)):
             if unit not in shards:
-                shards.add(unit, sample_chunk(generator(), task, chunk, sampling, seed=chunk_seed(sampling, index)))
+                shards.add(unit, sample_chunk(generator(), task, chunk, sampling, seed=chunk_seed(sampling, index),
+                                              tokenizer=tokenizer))
             progress.update(len(chunk))
     return units
 
@@ -127,9 +132,8 @@ def greedy_accuracy(params: Params, *, model: Path, questions: list[dict], max_n
     task = get_task(params.task.name, params.task)
     greedy = SamplingParams(k=1, temperature=0.0, max_new_tokens=max_new_tokens)
     with Engine(params.generator, model) as engine:
-        table = sample_rollouts(
-            engine(), task, questions, greedy, questions_per_call=params.generator.batch_size, description="greedy"
-        )
+        table = sample_rollouts(engine(), task, questions, greedy, questions_per_call=params.generator.batch_size,
+                                tokenizer=chat_tokenizer(model), description="greedy")
     return {"greedy_accuracy": summarise(table)["correct_share"], "questions": len(questions), "dtype": engine.dtype}
 
 

@@ -41,7 +41,8 @@ def encode_steps(tokenizer, question: str, steps: Sequence[str], *, answer: str 
     Pieces are tokenised apart so that every boundary is exactly one known token; steps that
     would pass `max_length` are dropped and counted, never silently cut."""
     boundary = boundary_token_id(tokenizer)
-    input_ids = list(tokenizer(student_prompt(question), add_special_tokens=False)["input_ids"])
+    # the student's prompt as it was sampled: through its chat template where it has one
+    input_ids = list(tokenizer(student_prompt(question, tokenizer), add_special_tokens=False)["input_ids"])
     start = len(input_ids)
     positions: list[int] = []
     step_ids = tokenizer(list(steps), add_special_tokens=False)["input_ids"] if steps else []

@@ -69,9 +69,11 @@ def verify_rollouts(
     params: VerifyParams,
     *,
     batch_size: int,
+    tokenizer: object | None,
     progress_bar: bool = True,
 ) -> list[dict]:
-    """Verification rows for `rollouts` (incorrect ones), in the order they were sampled.
+    """Verification rows for `rollouts` (incorrect ones), in the order they were sampled; the
+    prefixes are prompted through `tokenizer`'s chat template where the student has one.
 
     exhaustive: every step i < L gets all K verifiers, in batches across rollouts.
     backward: rounds of one request per rollout, from step L-1 down and verifier 0 up; a rollout
@@ -100,7 +102,7 @@ def verify_rollouts(
             requests = []
             for rollout_id, step, verifier_idx in round_:
                 rollout = by_id[rollout_id]
-                prompt = prefix_prompt(questions[rollout["question_id"]]["question"], rollout["steps"][:step])
+                prompt = prefix_prompt(questions[rollout["question_id"]]["question"], rollout["steps"][:step], tokenizer)
                 requests.append(Request(rollout_id, step, verifier_idx, prompt))
             for start in range(0, len(requests), batch_size):
                 chunk = requests[start : start + batch_size]

@@ -23,6 +23,7 @@ from factory.catalogue import SCHEMAS
 from factory.expectations import validate_file
 from factory.generation import make_generator
 from factory.params import Params, VerifyParams
+from factory.prompts import chat_tokenizer
 from factory.shards import Shards, fingerprint
 from factory.tables import read_table, require_columns
 from factory.tasks import get_task
@@ -42,6 +43,7 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
                                                       questions=questions))
     resumed = len(shards.done)
     sample = cache(lambda: generator_sampler(make_generator(params.generator, model), params.verify.sampling))
+    tokenizer = chat_tokenizer(model)
     incorrect = count_incorrect(rollouts)
     questions_drawn = drawn_questions(rollouts, params.verify.max_rollouts, seed=params.verify.sampling.seed)
     chosen = incorrect_rollouts(rollouts, questions_drawn)
@@ -53,7 +55,8 @@ def verify(params: Params, *, model: Path, rollouts: Path, questions: Path, out:
             units.append(unit)
             if unit not in shards:
                 rows = verify_rollouts(sample(), task, group, by_id, params.verify,
-                                       batch_size=params.generator.batch_size, progress_bar=False)
+                                       batch_size=params.generator.batch_size, tokenizer=tokenizer,
+                                       progress_bar=False)
                 shards.add(unit, pa.Table.from_pylist(rows, schema=SCHEMAS["verifications"]))
             verified += len(group)
             progress.update(len(group))

@@ -6,11 +6,23 @@ import pytest
 
 from factory.params_file import load_params
 
-PRESETS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+ROOT = Path(__file__).parent.parent
+PRESETS = sorted((ROOT / "configs").glob("*-llama2-*.yaml"))
 
 
 def test_the_real_run_presets_exist():
     assert [path.stem for path in PRESETS] == ["gsm8k-llama2-13b", "gsm8k-llama2-7b", "svamp-llama2-7b"]
+    assert sorted(path.stem for path in (ROOT / "configs").glob("*.yaml")) == [
+        "gsm8k-llama2-13b", "gsm8k-llama2-7b", "smollm2-arith", "svamp-llama2-7b"]
+
+
+def test_the_smollm2_preset_starts_every_model_from_the_folder_make_smollm2_writes():
+    params = load_params(ROOT / "configs" / "smollm2-arith.yaml")
+    assert f"SMOLLM2 ?= {params.base.source}" in (ROOT / "Makefile").read_text()
+    assert params.reward.init == params.refiner.init == "student"
+    assert params.reward.surprisal is False  # a second frozen copy of a 135M student would double the cost
+    assert params.generator.backend == "hf" and params.task.name == "arith"
+    assert params.task.n_train + params.task.n_test <= 100 and params.sft.eval_base
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda path: path.stem)

@@ -67,7 +67,7 @@ def run(search: str, rollouts: list[dict], folder: Path, *, batch_size: int = 16
     sampler = KeyedSampler(rollouts)
     questions = {f"q{i}": {"question": f"Question {i}?", "answer": ANSWER} for i in range(7)}
     params = VerifyParams(sampling=SamplingParams(k=4), search=search)
-    rows = verify_rollouts(sampler, TASK, rollouts, questions, params, batch_size=batch_size)
+    rows = verify_rollouts(sampler, TASK, rollouts, questions, params, batch_size=batch_size, tokenizer=None)
     correct = {**rollouts[0], "rollout_id": "q0/correct", "sample_idx": 1000, "steps": ["Step 1 gives 50."],
                "step_results": ["50"], "final_answer": ANSWER, "is_correct": True}
     folder.mkdir()

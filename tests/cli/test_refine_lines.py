@@ -153,7 +153,8 @@ def test_only_the_drafts_that_do_not_fit_fail_and_the_rest_stay_batched():
     drafts = [Solution.parse(DRAFT)] * 8
     drafts[5] = Solution.parse(LONG_DRAFT)
     generator = ShortContext(limit=2000)
-    refined = _refine_each(generator, [QUESTION] * 8, drafts, None, max_new_tokens=16, name="global refiner")
+    refined = _refine_each(generator, [QUESTION] * 8, drafts, None, max_new_tokens=16, tokenizer=None,
+                           name="global refiner")
     assert [isinstance(r, str) for r in refined] == [i == 5 for i in range(8)]
     assert refined[5].startswith("global refiner: prompt of") and refined[0].answer == "2"
     assert generator.calls == [8, 4, 4, 2, 1, 1, 2]  # only the halves holding draft 6 are split again

@@ -98,7 +98,8 @@ def test_refiners_train_on_the_prompt_they_see_at_test_time():
 
     pair = {"question_id": "q", "draft": ["a = <<1+1=3>>3"], "draft_answer": "3", "bad_step": 1,
             "target": ["a = <<1+1=2>>2"], "target_answer": "2"}
-    prompts, completions = refinement_pairs("local", [pair], [{"question_id": "q", "question": "1+1?"}])
+    prompts, completions = refinement_pairs("local", [pair], [{"question_id": "q", "question": "1+1?"}],
+                                            tokenizer=None)
     draft = Solution.parse("a = <<1+1=3>>3\n#### 3")
     assert prompts == [refine_prompt("1+1?", draft.steps, 1, draft_answer=draft.answer)]
     assert completions == ["a = <<1+1=2>>2\n#### 2"]
