@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from factory.params_file import load_params
 
@@ -41,3 +42,24 @@ def test_preset_loads_with_the_papers_settings(path):
             params.reward.train.batch_size) == (1, 2e-6, 2e-7, 256)
     assert (params.refiner.train.epochs, params.refiner.train.lr, params.refiner.train.min_lr,
             params.refiner.train.batch_size) == (1, 2e-5, 2e-7, 128)
+
+
+def _dvc_params() -> set[str]:
+    """Every params key a stage of dvc.yaml reads (`dvc exp run` with a preset fails on a missing one)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {key for stage in stages.values() for key in stage.get("do", stage).get("params", [])
+            if isinstance(key, str)}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda path: path.stem)
+def test_preset_holds_every_param_dvc_reads(path):
+    preset = yaml.safe_load(path.read_text())
+    missing = []
+    for key in sorted(_dvc_params()):
+        section = preset
+        for part in key.split("."):
+            if not isinstance(section, dict) or part not in section:
+                missing.append(key)
+                break
+            section = section[part]
+    assert not missing, f"{path.name} lacks {missing}"
