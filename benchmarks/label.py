@@ -174,11 +174,11 @@ def run_child(args: argparse.Namespace) -> None:
     from factory.duck import connect, copy_intermediates, copy_sql
     from factory.expectations import validate_file
     from factory.label import sql_parameters
-    from factory.params import LabelParams
+    from factory.params_file import load_params
 
     folder = Path(args.folder)
     # the params glore label is given, so that all three run the same queries with the same DuckDB
-    params = LabelParams(**yaml.safe_load((folder / "params.yaml").read_text())["label"])
+    params = load_params(folder / "params.yaml").label
     parameters = sql_parameters(params, rollouts=folder / "rollouts.parquet",
                                 verifications=folder / "verifications.parquet", value_pairs=True)
     with closing(connect(memory_limit=params.memory_limit, threads=params.threads,

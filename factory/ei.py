@@ -66,7 +66,7 @@ def ei(params: Params, *, base_model: Path, sft_model: Path, questions: Path, ou
         # released before training: the trainer and the next engine need the device
         with Engine(params.generator, best_model) as generator:
             units = sample_into(shards, generator, task, sampled, sampling, questions_per_call=per_call,
-                                tokenizer=chat_tokenizer(best_model), description=f"ei round {round_number}")
+                                tokenizer=tokenizer, description=f"ei round {round_number}")
         before = len(dataset)
         dataset.update(correct_solutions(shards.read(units).to_pylist()))
         pairs = (reference if config.with_reference else []) + [

@@ -28,10 +28,11 @@ def needed_inputs(name: str) -> set[str]:
 def require_inputs(name: str, inputs: Mapping[str, object]) -> dict[str, str]:
     """The inputs (parameter name -> Parquet path) that the rules of table `name` read, or a
     one-line error naming what is missing."""
-    missing = sorted(needed_inputs(name) - set(inputs))
+    names = needed_inputs(name)
+    missing = sorted(names - set(inputs))
     if missing:
         raise GloreError(f"checking {name} needs the {' and '.join(missing)} table(s) it was made from")
-    needed = {key: str(inputs[key]) for key in needed_inputs(name)}
+    needed = {key: str(inputs[key]) for key in names}
     for path in needed.values():
         if not Path(path).is_file():
             raise GloreError(f"{path}: input table not found")
