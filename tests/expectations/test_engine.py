@@ -113,3 +113,20 @@ def test_an_unknown_expectation_type_or_option_is_refused_before_any_query():
 def test_suites_json_is_what_suites_py_defines():
     # after a change to suites.py: python -m factory.expectations.suites
     assert json.loads(SUITES_JSON.read_text(encoding="utf-8")) == stored()
+
+
+# Compound keys ending in a number are first grouped without it, its values kept as bits: values
+# outside 0..63 and nulls set no bit, so they must be settled by the exact count, never missed.
+@pytest.mark.parametrize(("pairs", "repeated"), [
+    ([(1, 3), (2, 3), (1, 4)], 0),
+    ([(1, 3), (2, 3), (1, 3)], 2),
+    ([(1, 100), (1, 101), (1, -1), (1, 63), (1, 0)], 0),
+    ([(1, 100), (1, 100), (1, 1)], 2),
+    ([(1, -5), (1, -5), (1, -5)], 3),
+    ([(1, None), (1, 2), (2, None)], 0),
+    ([(1, None), (1, None)], 2),
+])
+def test_compound_uniqueness_on_a_number_counts_exactly_the_repeated_rows(pairs, repeated):
+    rows = [(f"r{i}", a, b, "1", True) for i, (a, b) in enumerate(pairs)]
+    _, broken = run(gxe.ExpectCompoundColumnsToBeUnique(column_list=["a", "b"]), rows)
+    assert (broken.count if broken else 0) == repeated
