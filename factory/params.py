@@ -295,7 +295,7 @@ class RefinerParams:
 
     init: str = "student"  # "student", or a named checkpoint folder
     max_pairs: int = 3000  # 0 = every pair
-    train: TrainingParams = field(default_factory=partial(TrainingParams, epochs=2.0, warmup_ratio=0.05))
+    train: TrainingParams = field(default_factory=partial(TrainingParams, epochs=4.0, batch_size=8, warmup_ratio=0.05))
 
     def __post_init__(self) -> None:
         _require(self.max_pairs >= 0, "max_pairs must be >= 0")
