@@ -140,8 +140,15 @@ def refinement_measures(variants: dict[str, list[Solution]], references: Sequenc
         reranking[f"orm_rerank_draft_global_{local}"] = share(reranked(candidates, correct, orm_final))
         reranking[f"oracle_draft_global_{local}"] = share(
             [any(correct[c][i] for c in candidates) for i in range(len(references))])
+    # what the rerank of the paper's main claim does with each draft: why it wins or loses
+    candidates = ("draft", "global", "local_sorm")
+    picks = rerank_picks(candidates, orm_final)
+    answered = reranked(candidates, correct, orm_final)
     return {
         "refinement": table,
+        "rerank_choices": {"picked": {name: picks.count(j) for j, name in enumerate(candidates)},
+                           "fixed": sum(a and not d for a, d in zip(answered, drafts_correct)),
+                           "broken": sum(d and not a for a, d in zip(answered, drafts_correct))},
         "fixed_by_global_only": len(fixed["global"] - fixed["local_sorm"]),
         "fixed_by_local_only": len(fixed["local_sorm"] - fixed["global"]),
         "fixed_by_both": len(fixed["global"] & fixed["local_sorm"]),
@@ -154,10 +161,14 @@ def correctness(variants: dict[str, list[Solution]], references: Sequence[str]) 
             for name, solutions in variants.items()}
 
 
+def rerank_picks(candidates: Sequence[str], orm_final: dict[str, list[float]]) -> list[int]:
+    """Per question, the position in `candidates` of the one the ORM scores highest."""
+    return [best_index([orm_final[c][i] for c in candidates]) for i in range(len(orm_final[candidates[0]]))]
+
+
 def reranked(candidates: Sequence[str], correct: dict[str, list[bool]], orm_final: dict[str, list[float]]) -> list[bool]:
     """Per question, whether the candidate the ORM scores highest is correct."""
-    picks = [best_index([orm_final[c][i] for c in candidates]) for i in range(len(correct[candidates[0]]))]
-    return [correct[candidates[p]][i] for i, p in enumerate(picks)]
+    return [correct[candidates[p]][i] for i, p in enumerate(rerank_picks(candidates, orm_final))]
 
 
 def evaluate(params: Params, *, questions: Path, drafts: Path, rollouts: Path, sorm_labels: Path,

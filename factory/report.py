@@ -98,6 +98,11 @@ def markdown(result: dict, *, task: str) -> str:
             f"{_pct(rerank['oracle_draft_global_local_sorm'])} | see Figure 4 |",
             f"| oracle over draft + global + local (ORM-localised) | "
             f"{_pct(rerank['oracle_draft_global_local_orm'])} | see Figure 4 |", ""]
+    choices = result["rerank_choices"]
+    picked = choices["picked"]
+    out += [f"The SORM-localised rerank keeps the draft for {picked['draft']} questions, picks the global "
+            f"refinement for {picked['global']} and the local one for {picked['local_sorm']}: it answers "
+            f"{choices['fixed']} incorrect drafts correctly and {choices['broken']} correct drafts incorrectly.", ""]
     out += [f"## Reranking heuristics over {k} samples (paper appendix D)", "",
             "| step-score aggregate | ORM | SORM |", "|---|---|---|"]
     for how in ("final", "mean", "weighted_mean", "min", "product", "penultimate"):

@@ -68,6 +68,17 @@ def test_refinement_and_reranking_with_a_reranker_that_picks_the_right_item():
     assert result["reranking"]["orm_rerank_draft_global_local_orm"] == round(2 / 3, 4)
     assert result["reranking"]["oracle_draft_global_local_orm"] == round(2 / 3, 4)
     assert result["reranking"]["greedy"] == round(1 / 3, 4)
+    assert result["rerank_choices"] == {"picked": {"draft": 1, "global": 1, "local_sorm": 1}, "fixed": 2, "broken": 0}
+
+
+def test_rerank_choices_count_the_correct_drafts_a_reranker_gives_up():
+    references = ["1", "2"]
+    variants = {"draft": [sol("1"), sol("0")], "global": [sol("0"), sol("0")], "local_orm": [sol("1"), sol("0")],
+                "local_sorm": [sol("1"), sol("2")], "value": [sol("1"), sol("0")]}
+    # the ORM prefers question 0's wrong global refinement to its correct draft, ties keep the first
+    orm_final = {"draft": [0.5, 0.4], "global": [0.9, 0.1], "local_sorm": [0.2, 0.4], "local_orm": [0.5, 0.4]}
+    result = refinement_measures(variants, references, [True, False], orm_final, bo_accuracy=None)
+    assert result["rerank_choices"] == {"picked": {"draft": 1, "global": 1, "local_sorm": 0}, "fixed": 0, "broken": 1}
 
 
 def test_label_quality_against_exact_truth():
